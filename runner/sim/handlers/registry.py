@@ -1,0 +1,100 @@
+"""The RPC method table and CARLA's result wrapping.
+
+Handlers are plain functions `fn(ctx, *args)`; the decorator records how the result is
+wrapped (`Response<T>`, `Response<void>` or the bare `apply_batch` list). A handler
+raises `RpcError` for an answer the client shows as `RuntimeError(text)`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from runner.sim.protocol.codec import DecodeError
+from runner.sim.protocol.rpc import Connection, Prepacked
+
+if TYPE_CHECKING:
+    from runner.sim.simulator import Simulator
+
+log = logging.getLogger("runner.sim.rpc")
+
+ResultKind = Literal["value", "void", "bare"]
+VOID_OK: list[Any] = [[False]]
+
+
+class RpcError(Exception):
+    """An error answer with CARLA-style text."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    sim: Simulator
+    conn: Connection
+
+
+Handler = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    name: str
+    fn: Handler
+    kind: ResultKind
+
+
+REGISTRY: dict[str, Method] = {}
+
+
+def rpc(name: str, kind: ResultKind = "value") -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        if name in REGISTRY:
+            raise RuntimeError(f"RPC {name} registered twice")
+        REGISTRY[name] = Method(name, fn, kind)
+        return fn
+
+    return register
+
+
+def unsupported(name: str, what: str, kind: ResultKind = "value") -> None:
+    """Register a method the embedded simulator answers with a clear error."""
+
+    def fn(ctx: CallContext, *args: Any) -> Any:
+        raise RpcError(f"{what} is not supported by the embedded simulator")
+
+    rpc(name, kind)(fn)
+
+
+def error(text: str) -> list[Any]:
+    return [[0, [text]]]
+
+
+def wrap(kind: ResultKind, value: Any) -> Any:
+    if kind == "void":
+        return VOID_OK
+    if kind == "bare":
+        return value
+    if isinstance(value, Prepacked):
+        return Prepacked(b"\x91\x92\x01" + value)
+    return [[1, value]]
+
+
+def dispatch(sim: Simulator, conn: Connection, method: str, params: list[Any]) -> Any:
+    """Answer one call; every path returns something the client can decode."""
+    entry = REGISTRY.get(method)
+    log.debug("call %s%r", method, params[1:])
+    if entry is None:
+        log.warning("unknown RPC %r from %s", method, conn.peer)
+        return error(f"rpclib: server could not find function '{method}'")
+    args = params[1:]
+    ctx = CallContext(sim, conn)
+    try:
+        with sim.lock:
+            value = entry.fn(ctx, *args)
+    except RpcError as exc:
+        return error(str(exc)) if entry.kind != "bare" else []
+    except (DecodeError, TypeError, ValueError, IndexError, KeyError) as exc:
+        log.warning("bad arguments for %s: %s", method, exc)
+        return error(f"bad arguments for function {method}: {exc}")
+    return wrap(entry.kind, value)

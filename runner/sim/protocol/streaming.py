@@ -1,0 +1,182 @@
+"""CARLA's streaming server: one TCP connection per subscribed stream, length-prefixed frames.
+
+The client connects to the port named in a stream token, sends the u32 stream id, then
+only reads `[u32 length][payload]` frames. Each subscriber gets its own writer thread
+and a byte-bounded queue, so a slow consumer never stalls the simulation.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import socket
+import struct
+import threading
+
+log = logging.getLogger("runner.sim.streaming")
+
+TOKEN = struct.Struct("<IHBB16s")
+MAX_QUEUED_BYTES = 512 * 1024 * 1024
+
+
+def make_token(stream_id: int, port: int) -> bytes:
+    """24-byte stream token; address 0.0.0.0 tells the client to dial its RPC host."""
+    return TOKEN.pack(stream_id, port, 1, 1, b"\x00" * 16)
+
+
+class _Subscriber:
+    """One client socket reading one stream; frames are queued and written by a thread."""
+
+    def __init__(self, sock: socket.socket, stream_id: int) -> None:
+        self.sock = sock
+        self.stream_id = stream_id
+        self.alive = True
+        self._frames: collections.deque[bytes | memoryview] = collections.deque()
+        self._queued_bytes = 0
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(
+            target=self._write_loop, name=f"stream-{stream_id}", daemon=True
+        )
+        self._thread.start()
+
+    def push(self, frame: bytes | memoryview) -> None:
+        with self._cond:
+            self._frames.append(frame)
+            self._queued_bytes += len(frame)
+            while self._queued_bytes > MAX_QUEUED_BYTES and len(self._frames) > 1:
+                dropped = self._frames.popleft()
+                self._queued_bytes -= len(dropped)
+                log.warning("stream %d: slow reader, dropped a frame", self.stream_id)
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self.alive = False
+            self._cond.notify()
+        _shutdown(self.sock)
+
+    def _write_loop(self) -> None:
+        try:
+            while self.alive:
+                with self._cond:
+                    if not self._frames:
+                        self._cond.wait(timeout=0.5)
+                    if not self.alive:
+                        break
+                    if not self._frames:
+                        if _peer_closed(self.sock):
+                            break
+                        continue
+                    frame = self._frames.popleft()
+                    self._queued_bytes -= len(frame)
+                self.sock.sendall(struct.pack("<I", len(frame)))
+                self.sock.sendall(frame)
+        except OSError:
+            pass
+        finally:
+            self.alive = False
+            _shutdown(self.sock)
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
+
+
+class StreamServer:
+    """Accepts stream subscriptions and fans published frames out to subscribers."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._sock = socket.create_server((host, port))
+        self._sock.settimeout(0.2)
+        self._subs: dict[int, list[_Subscriber]] = {}
+        self._lock = threading.Lock()
+        self._running = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._sock.getsockname()[1])
+
+    def start(self) -> None:
+        self._running.set()
+        self._thread = threading.Thread(target=self._accept_loop, name="stream-accept", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._running.clear()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        self._sock.close()
+        with self._lock:
+            subs = [s for group in self._subs.values() for s in group]
+            self._subs.clear()
+        for s in subs:
+            s.close()
+
+    def has_subscribers(self, stream_id: int) -> bool:
+        with self._lock:
+            return any(s.alive for s in self._subs.get(stream_id, ()))
+
+    def publish(self, stream_id: int, frame: bytes | bytearray | memoryview) -> None:
+        """Queue one payload for every live subscriber of `stream_id`."""
+        data = frame if isinstance(frame, bytes | memoryview) else bytes(frame)
+        with self._lock:
+            group = self._subs.get(stream_id)
+            if not group:
+                return
+            live = [s for s in group if s.alive]
+            if len(live) != len(group):
+                self._subs[stream_id] = live
+        for s in live:
+            s.push(data)
+
+    def close_stream(self, stream_id: int) -> None:
+        """Disconnect the subscribers of a destroyed sensor."""
+        with self._lock:
+            group = self._subs.pop(stream_id, [])
+        for s in group:
+            s.close()
+
+    def _accept_loop(self) -> None:
+        while self._running.is_set():
+            try:
+                sock, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            threading.Thread(target=self._subscribe, args=(sock,), daemon=True).start()
+
+    def _subscribe(self, sock: socket.socket) -> None:
+        sock.settimeout(5.0)
+        try:
+            head = b""
+            while len(head) < 4:
+                chunk = sock.recv(4 - len(head))
+                if not chunk:
+                    raise OSError("closed before sending a stream id")
+                head += chunk
+        except OSError as exc:
+            log.warning("stream subscription failed: %s", exc)
+            _shutdown(sock)
+            return
+        sock.settimeout(None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        (stream_id,) = struct.unpack("<I", head)
+        sub = _Subscriber(sock, stream_id)
+        with self._lock:
+            self._subs.setdefault(stream_id, []).append(sub)
+        log.debug("subscribed to stream %d", stream_id)

@@ -1,0 +1,137 @@
+"""The embedded CARLA-compatible server, in this process: start, serve, stop.
+
+The carla client holds the GIL while it waits for answers, so a client and this server
+cannot share a Python process: callers use `runner.sim.process.EmbeddedServer`, which
+runs `serve_forever` in a child process. Streams listen on port + 1 when that is free
+(as CARLA), else on any free port; the stream tokens tell the client where.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from runner.sim.handlers import dispatch
+from runner.sim.protocol.rpc import Connection, RpcServer
+from runner.sim.protocol.streaming import StreamServer
+from runner.sim.simulator import Simulator
+from runner.sim.world.maps import MapCatalog
+
+log = logging.getLogger("runner.sim")
+
+DEFAULT_MAP = "GridTown"
+
+
+class SimulatorServer:
+    """Lifecycle: UNSTARTED → RUNNING (start) → STOPPED (stop); not restartable."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        maps_dirs: Sequence[str | Path] = (),
+        default_map: str = DEFAULT_MAP,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        self._maps = MapCatalog(maps_dirs)
+        self._default_map = default_map
+        self._rpc: RpcServer | None = None
+        self._stream: StreamServer | None = None
+        self.simulator: Simulator | None = None
+        self._stopped = False
+
+    @property
+    def port(self) -> int:
+        if self._rpc is None:
+            raise RuntimeError("server not started")
+        return self._rpc.port
+
+    @property
+    def streaming_port(self) -> int:
+        if self._stream is None:
+            raise RuntimeError("server not started")
+        return self._stream.port
+
+    def start(self) -> SimulatorServer:
+        if self._stopped or self._rpc is not None:
+            raise RuntimeError("a SimulatorServer can be started once")
+        self._stream, rpc_socket_port = _bind_pair(self.host, self._requested_port)
+        sim = Simulator(self._maps, self._stream, self._default_map)
+        self.simulator = sim
+
+        def on_call(conn: Connection, method: str, params: list[object]) -> object:
+            return dispatch(sim, conn, method, params)
+
+        self._rpc = RpcServer(self.host, rpc_socket_port, on_call, lambda c: sim.client_gone(c.id))
+        self._stream.start()
+        self._rpc.start()
+        sim.start()
+        log.info(
+            "embedded CARLA 0.9.16 server on %s:%d (streams %d)",
+            self.host,
+            self.port,
+            self._stream.port,
+        )
+        return self
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._rpc is not None:
+            self._rpc.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+        if self._stream is not None:
+            self._stream.stop()
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _bind_pair(host: str, port: int) -> tuple[StreamServer, int]:
+    """Pick the RPC port (free if 0) and start streams on port + 1 when possible."""
+    rpc_port = port or _free_port(host)
+    for stream_port in (rpc_port + 1, 0):
+        try:
+            return StreamServer(host, stream_port), rpc_port
+        except OSError:
+            continue
+    raise OSError("no free port for the streaming server")
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+READY_PREFIX = "embedded CARLA server listening on "
+
+
+def serve_forever(
+    host: str, port: int, maps_dirs: Sequence[str | Path] = (), default_map: str = DEFAULT_MAP
+) -> None:
+    """`scenario server`: run until Ctrl-C or SIGTERM; prints one ready line with the port."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with SimulatorServer(host, port, maps_dirs, default_map) as server:
+        print(f"{READY_PREFIX}{host}:{server.port}", flush=True)
+        try:
+            while not done.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
