@@ -1,30 +1,198 @@
-"""Server-side sensors of the current episode: created at spawn, measured every step."""
+"""Server-side sensors of the current episode: created at spawn, measured every step.
+
+Cameras that share a pose, size and field of view are rendered in one pass (RGB, depth
+and segmentation of the tutorial's rig cost one geometry pass, not three); a sensor
+nobody listens to is not rendered at all. `sensor_tick` paces each sensor in
+simulated seconds, as CARLA does.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from runner.sim.protocol import codec
+from runner.sim.sensors import GnssSensor, ImuSensor, SensorType, collision_payload
 from runner.sim.world.actors import Actor
 
 if TYPE_CHECKING:
+    from runner.sim.render import Renderer
     from runner.sim.simulator import Simulator
+
+log = logging.getLogger("runner.sim.sensors")
+
+CAMERA_OUTPUTS = {
+    "sensor.camera.rgb": ("rgb", SensorType.RGB_CAMERA),
+    "sensor.camera.depth": ("depth", SensorType.DEPTH_CAMERA),
+    "sensor.camera.semantic_segmentation": ("semantic", SensorType.SEMANTIC_SEGMENTATION_CAMERA),
+    "sensor.camera.instance_segmentation": ("instance", SensorType.INSTANCE_SEGMENTATION_CAMERA),
+}
+
+
+@dataclass
+class _Runtime:
+    actor: Actor
+    sensor_tick_s: float
+    next_due_s: float = 0.0
+    state: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def due(self, elapsed_s: float) -> bool:
+        if self.sensor_tick_s <= 0.0:
+            return True
+        if elapsed_s + 1e-9 >= self.next_due_s:
+            self.next_due_s = max(self.next_due_s + self.sensor_tick_s, elapsed_s)
+            return True
+        return False
+
+
+def _float_attr(actor: Actor, name: str, default: float) -> float:
+    try:
+        return float(actor.attribute(name, str(default)))
+    except ValueError:
+        return default
 
 
 class SensorHub:
-    """Keeps one measuring object per sensor actor and publishes its frames."""
+    """Keeps one runtime per sensor actor and publishes its frames."""
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
-        self.sensors: dict[int, Actor] = {}
+        self.runtimes: dict[int, _Runtime] = {}
+        self._renderer: Renderer | None = None
+        self._renderer_map: str = ""
 
     def add(self, actor: Actor) -> None:
-        self.sensors[actor.id] = actor
+        rt = _Runtime(actor, _float_attr(actor, "sensor_tick", 0.0))
+        if actor.type_id == "sensor.other.gnss":
+            rt.state = GnssSensor.from_actor(actor, self.sim.map.geo_reference)
+        elif actor.type_id == "sensor.other.imu":
+            rt.state = ImuSensor.from_actor(actor)
+        elif actor.type_id == "sensor.lidar.ray_cast":
+            rt.state = None  # scanner created on first use (needs the renderer's scene)
+        self.runtimes[actor.id] = rt
 
     def remove(self, actor: Actor) -> None:
-        self.sensors.pop(actor.id, None)
+        self.runtimes.pop(actor.id, None)
 
     def reset(self) -> None:
-        self.sensors.clear()
+        self.runtimes.clear()
 
+    # -- per step ----------------------------------------------------------------------
     def measure(self, dt_s: float) -> None:
         """Produce this frame's data for every sensor someone listens to."""
+        if not self.runtimes:
+            return
+        cameras: list[_Runtime] = []
+        for rt in self.runtimes.values():
+            a = rt.actor
+            listened = self.sim.stream.has_subscribers(a.stream_id)
+            if a.type_id == "sensor.other.imu":
+                self._imu(rt, listened)
+            elif not listened or not rt.due(self.sim.elapsed_s):
+                continue
+            elif a.type_id in CAMERA_OUTPUTS:
+                cameras.append(rt)
+            elif a.type_id == "sensor.other.gnss":
+                self._publish(rt, rt.state.measure(self.sim.frame, self.sim.elapsed_s, a.transform))
+            elif a.type_id == "sensor.other.collision":
+                self._collisions(rt)
+            elif a.type_id == "sensor.lidar.ray_cast":
+                self._lidar(rt, dt_s)
+        if cameras:
+            self._cameras(cameras)
+
+    def _publish(self, rt: _Runtime, payload: bytes) -> None:
+        self.sim.stream.publish(rt.actor.stream_id, payload)
+
+    def _imu(self, rt: _Runtime, listened: bool) -> None:
+        """The IMU differentiates positions, so it samples every step even when unheard."""
+        parent = self.sim.actor(rt.actor.parent_id) if rt.actor.parent_id else None
+        angular = parent.angular_velocity if parent else rt.actor.angular_velocity
+        payload = rt.state.measure(
+            self.sim.frame,
+            self.sim.elapsed_s,
+            rt.actor.transform,
+            angular,
+            self.sim.episode.imu_gravity,
+        )
+        if listened and rt.due(self.sim.elapsed_s):
+            self._publish(rt, payload)
+
+    def _collisions(self, rt: _Runtime) -> None:
+        parent_id = rt.actor.parent_id
+        if not parent_id:
+            return
+        for actor_id, other_id, impulse in self.sim.stepper.contacts:
+            if parent_id not in (actor_id, other_id):
+                continue
+            other = other_id if actor_id == parent_id else actor_id
+            me, them = self.sim.actor(parent_id), self.sim.actor(other)
+            if me is None or them is None:
+                continue
+            sign = 1.0 if actor_id == parent_id else -1.0
+            payload = collision_payload(
+                self.sim.frame,
+                self.sim.elapsed_s,
+                rt.actor.transform,
+                codec.actor_record(me, self.sim.token(me.stream_id)),
+                codec.actor_record(them, self.sim.token(them.stream_id)),
+                (sign * impulse[0], sign * impulse[1], sign * impulse[2]),
+            )
+            self._publish(rt, payload)
+
+    # -- rendering -----------------------------------------------------------------------
+    def renderer(self) -> Renderer:
+        """One renderer per map, built on first need (OpenGL is imported only then)."""
+        name = self.sim.map.source.name
+        if self._renderer is None or self._renderer_map != name:
+            from runner.sim.render import Renderer
+
+            self._renderer = Renderer(self.sim.map.carla_map, name)
+            self._renderer_map = name
+        return self._renderer
+
+    def _cameras(self, cameras: list[_Runtime]) -> None:
+        from runner.sim.render import CameraRequest, image_payload
+
+        groups: dict[tuple[Any, ...], list[_Runtime]] = defaultdict(list)
+        for rt in cameras:
+            a = rt.actor
+            key = (
+                a.transform,
+                int(a.attribute("image_size_x", "800")),
+                int(a.attribute("image_size_y", "600")),
+                _float_attr(a, "fov", 90.0),
+            )
+            groups[key].append(rt)
+        requests = [
+            CameraRequest(
+                transform=key[0],
+                width=key[1],
+                height=key[2],
+                fov_deg=key[3],
+                outputs=frozenset(CAMERA_OUTPUTS[rt.actor.type_id][0] for rt in members),
+            )
+            for key, members in groups.items()
+        ]
+        actors = list(self.sim.episode.actors.values())
+        images = self.renderer().render(requests, actors, self.sim.episode.weather)
+        for (key, members), result in zip(groups.items(), images, strict=True):
+            for rt in members:
+                output, sensor_type = CAMERA_OUTPUTS[rt.actor.type_id]
+                bgra = getattr(result, output)
+                payload = image_payload(
+                    int(sensor_type), self.sim.frame, self.sim.elapsed_s, key[0], key[3], bgra
+                )
+                self._publish(rt, payload)
+
+    def _lidar(self, rt: _Runtime, dt_s: float) -> None:
+        from runner.sim.render import LidarScanner
+
+        if rt.state is None:
+            attrs = {k: v for k, (_, v) in rt.actor.attributes.items()}
+            rt.state = LidarScanner(self.renderer(), attrs)
+        payload = rt.state.scan(self.sim.frame, self.sim.elapsed_s, rt.actor.transform, dt_s)
+        self._publish(rt, payload)

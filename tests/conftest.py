@@ -1,0 +1,49 @@
+"""Shared fixtures: an embedded server (a child process) and real carla clients.
+
+CARLA town maps come from ../shared/maps (data from elsewhere, never committed).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runner.sim.process import EmbeddedServer
+
+SHARED_MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
+
+
+def shared_maps_dir() -> Path:
+    """Where the CARLA town .xodr files are for tests (override: CARLA_TEST_MAPS)."""
+    return Path(os.environ.get("CARLA_TEST_MAPS", SHARED_MAPS))
+
+
+def require_town(name: str) -> Path:
+    path = shared_maps_dir() / f"{name}.xodr"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: tests need ../shared/maps beside the repository")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmbeddedServer]:
+    with EmbeddedServer(maps_dirs=[shared_maps_dir()]) as srv:
+        yield srv
+
+
+@pytest.fixture()
+def client(server: EmbeddedServer) -> Iterator[object]:
+    import carla
+
+    c = carla.Client(server.host, server.port)
+    c.set_timeout(20.0)
+    yield c
+    world = c.get_world()
+    settings = world.get_settings()
+    if settings.synchronous_mode:
+        settings.synchronous_mode = False
+        settings.fixed_delta_seconds = None
+        world.apply_settings(settings)
