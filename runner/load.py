@@ -88,7 +88,7 @@ def _pos(node: yaml.Node) -> Position:
 class _TooLarge(Exception):
     """Raised inside the tree walk to stop at once; becomes a one-line problem."""
 
-    def __init__(self, node: yaml.Node, message: str) -> None:
+    def __init__(self, node: yaml.Node | None, message: str) -> None:
         super().__init__(message)
         self.node = node
 
@@ -101,6 +101,7 @@ class _Tree:
     keys: dict[Loc, Position] = field(default_factory=dict)
     values: dict[Loc, Position] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    problem_locs: set[Loc] = field(default_factory=set)
     nodes: int = 0
 
     def build_document(self, text: str) -> Any:
@@ -108,7 +109,7 @@ class _Tree:
         try:
             data = self._build(root, (), 0)
         except _TooLarge as exc:
-            line, column = _pos(exc.node)
+            line, column = _pos(exc.node) if exc.node is not None else (None, None)
             raise ScenarioError.single(self.file, str(exc), line=line, column=column) from None
         return data
 
@@ -136,19 +137,16 @@ class _Tree:
     def _build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _TooLarge(
-                node, f"document expands to more than {MAX_NODES} nodes (YAML aliases?)"
-            )
+            message = f"document expands to more than {MAX_NODES} nodes (YAML aliases?)"
+            raise _TooLarge(None, message)
         if depth > MAX_DEPTH:
             raise _TooLarge(node, f"nesting deeper than {MAX_DEPTH} levels")
         self.values.setdefault(loc, _pos(node))
-        if isinstance(node, yaml.MappingNode):
-            self._check_tag(node, _MAP_TAG, loc)
+        if isinstance(node, yaml.MappingNode) and self._tag_ok(node, _MAP_TAG, loc):
             return self._mapping(node, loc, depth)
-        if isinstance(node, yaml.SequenceNode):
-            self._check_tag(node, _SEQ_TAG, loc)
+        if isinstance(node, yaml.SequenceNode) and self._tag_ok(node, _SEQ_TAG, loc):
             return [self._build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
-        return self._scalar(node, loc)
+        return self._scalar(node, loc) if isinstance(node, yaml.ScalarNode) else None
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -188,13 +186,15 @@ class _Tree:
             self._problem(node, loc, (exc.problem or "cannot read this value").strip())
             return None
 
-    def _check_tag(self, node: yaml.Node, expected: str, loc: Loc) -> None:
+    def _tag_ok(self, node: yaml.Node, expected: str, loc: Loc) -> bool:
         if node.tag != expected:
             self._problem(node, loc, f"unsupported YAML tag {node.tag!r}")
+        return bool(node.tag == expected)
 
     def _problem(self, node: yaml.Node, loc: Loc, message: str) -> None:
         line, column = _pos(node)
         self.problems.append(Problem(self.file, line, column, dotted(loc), message))
+        self.problem_locs.add(loc)
 
     def where(self, loc: Loc, *, at_key: bool = False) -> Position:
         """The key's or value's position at `loc`, else the nearest enclosing one."""
@@ -239,11 +239,17 @@ def _validate(data: dict[str, Any], tree: _Tree, base_dir: Path | None) -> Scena
         scenario = Scenario.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            problems.extend(_translate(dict(error), data, tree))
+            found = _translate(dict(error), data, tree)
+            problems.extend(p for p in found if not _already_reported(p, tree))
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise ScenarioError(problems)
     return with_lines(scenario, tree.line_map())
+
+
+def _already_reported(problem: Problem, tree: _Tree) -> bool:
+    """A value the YAML reader already refused (bad tag) is not reported twice."""
+    return any(problem.field.startswith(dotted(loc)) for loc in tree.problem_locs if loc)
 
 
 def _data_path(loc: tuple[Any, ...], data: Any, *, missing: bool) -> Loc:

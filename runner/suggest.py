@@ -75,7 +75,9 @@ def empty_filter(pattern: str, prefix: str = "vehicle.") -> Finding | None:
     if any(bp.id.startswith(prefix) for bp in filter_blueprints(pattern)):
         return None
     pool = [bp.id for bp in all_blueprints() if bp.id.startswith(prefix)]
-    hint = did_you_mean(pattern, pool) or f"try '{prefix}*' or a tag such as 'car'"
+    wildcard = any(c in pattern for c in "*?[")
+    close = None if wildcard else did_you_mean(pattern, pool)
+    hint = close or f"try '{prefix}*' or a tag such as 'car'"
     return f"filter {pattern!r} matches no {prefix.rstrip('.')} blueprint", hint
 
 
