@@ -14,7 +14,7 @@ _CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)],
 def visible_ranges(
     mesh: TiledMesh, pose: Transform, pinhole: camera.Pinhole
 ) -> list[tuple[int, int]]:
-    """(first vertex, vertex count) runs of tiles whose box meets the view frustum."""
+    """(first vertex, count) runs of tiles meeting the view frustum, nearest first."""
     if len(mesh.first) == 0:
         return []
     corners = mesh.lo[:, None, :] + (mesh.hi - mesh.lo)[:, None, :] * _CORNERS[None]
@@ -30,8 +30,10 @@ def visible_ranges(
         | (z > x * tan_y).all(1)
         | (-z > x * tan_y).all(1)
     )
+    visible = np.flatnonzero(~outside)
+    nearest = np.linalg.norm(cam[visible].mean(axis=1), axis=1)
     runs: list[tuple[int, int]] = []
-    for i in np.flatnonzero(~outside):
+    for i in visible[np.argsort(nearest, kind="stable")]:  # front to back: early-z
         first, count = int(mesh.first[i]), int(mesh.count[i])
         if runs and runs[-1][0] + runs[-1][1] == first:
             runs[-1] = (runs[-1][0], runs[-1][1] + count)

@@ -161,24 +161,25 @@ class Renderer:
         targets = self._targets[size]
         targets.fbo.use()
         self.ctx.viewport = (0, 0, *size)
-        pinhole = camera.Pinhole(req.width, req.height, req.fov_deg)
-        self._draw_sky(req.transform, pinhole, light)
+        self.ctx.clear(depth=1.0)
         self.ctx.enable(moderngl.DEPTH_TEST)
         self.ctx.disable(moderngl.CULL_FACE)
+        pinhole = camera.Pinhole(req.width, req.height, req.fov_deg)
         self._set_uniforms(req.transform, pinhole, light)
         rows = dynamic.instance_rows(actors, req.exclude_actor_id)
-        self._draw_static(self._world, req.transform, pinhole)
-        if "traffic_light" not in rows:
-            self._draw_static(self._lights, req.transform, pinhole)
-        for name, data in rows.items():
+        for name, data in rows.items():  # actors first: they hide the most road
             ibo, vao = self._shapes[name]
             data = data[:_MAX_INSTANCES]
             ibo.write(data.tobytes())
             vao.render(moderngl.TRIANGLES, instances=len(data))
+        self._draw_static(self._world, req.transform, pinhole)
+        if "traffic_light" not in rows:
+            self._draw_static(self._lights, req.transform, pinhole)
+        self._draw_sky(req.transform, pinhole, light)
 
     def _draw_sky(self, pose: Transform, pinhole: camera.Pinhole, light: Lighting) -> None:
-        self.ctx.disable(moderngl.DEPTH_TEST)
-        self.ctx.clear(depth=1.0)
+        """Last, at the far plane: only pixels that no geometry covered are shaded."""
+        self.ctx.depth_func = "<="
         rot = pose.rotation_matrix()
         prog = self._sky
         _set(prog, "u_fwd", tuple(rot[:, 0]))
@@ -193,6 +194,7 @@ class Renderer:
         _set(prog, "u_surface", (light.wetness, light.puddles, light.night, light.exposure))
         _set(prog, "u_haze", min(1.0, light.fog_per_m * 150.0))
         self._sky_vao.render(moderngl.TRIANGLES, vertices=3)
+        self.ctx.depth_func = "<"
 
     def _set_uniforms(self, pose: Transform, pinhole: camera.Pinhole, light: Lighting) -> None:
         view = camera.world_to_camera(pose).T.astype(np.float32).tobytes()

@@ -20,6 +20,10 @@ from runner.sim.render.lanes import sample_lanes
 from runner.sim.render.meshes import VERTEX_FLOATS, FloatArray, MeshBuilder
 
 TILE_M = 64.0
+# Draw order inside a tile, so early depth testing rejects what lies underneath:
+# markings before asphalt, asphalt before the terrain under it, terrain last.
+_DRAW_RANK = np.full(256, 5, dtype=np.int64)
+_DRAW_RANK[[24, 2, 1, 3, 10]] = [0, 1, 2, 3, 9]
 
 
 @dataclass(frozen=True)
@@ -40,11 +44,13 @@ class TiledMesh:
             return TiledMesh(mesh.vertices(), empty, empty, np.zeros((0, 3)), np.zeros((0, 3)))
         centroid = verts[:, :, :2].mean(axis=1)
         cell = np.floor(centroid / tile_m).astype(np.int64)
-        key = cell[:, 0] * 100_003 + cell[:, 1]
+        rank = _DRAW_RANK[verts[:, 0, 9].astype(np.int64)]
+        tile = cell[:, 0] * 100_003 + cell[:, 1]
+        key = tile * 16 + rank
         order = np.argsort(key, kind="stable")
-        verts, key = verts[order], key[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        counts = np.diff(np.r_[starts, len(key)])
+        verts, tile = verts[order], tile[order]
+        starts = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])
+        counts = np.diff(np.r_[starts, len(tile)])
         pos = verts[:, :, :3].astype(np.float64)
         lo = np.minimum.reduceat(pos.min(axis=1), starts, axis=0)
         hi = np.maximum.reduceat(pos.max(axis=1), starts, axis=0)

@@ -54,8 +54,11 @@ vec3 shade(vec3 view_dir) {
     bool paved = v_tag == 1u || v_tag == 24u || v_tag == 2u;
     float wet = 0.0;
     if (paved) {
-        float puddle = smoothstep(0.55, 0.7, puddle_mask(v_world.xy)) * u_surface.y;
-        wet = clamp(u_surface.x + puddle, 0.0, 1.0);
+        wet = u_surface.x;
+        if (u_surface.y > 0.0) {
+            wet += smoothstep(0.55, 0.7, puddle_mask(v_world.xy)) * u_surface.y;
+        }
+        wet = clamp(wet, 0.0, 1.0);
         albedo *= mix(1.0, 0.45, wet);
     }
     float ndl = max(dot(n, u_sun_dir), 0.0);
