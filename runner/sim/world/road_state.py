@@ -1,0 +1,318 @@
+"""What the road tells each vehicle: surface under it, speed limit, the traffic light ahead.
+
+`carla.Map.get_waypoint` costs ~80 µs a call, far too slow for every vehicle every tick, so
+`RoadIndex` samples the driving lanes once (1 m apart) into numpy arrays with a grid for
+nearest-sample queries in batch. Each sample carries what CARLA's trigger volumes would tell
+a vehicle standing there: the speed-limit sign last passed on that lane and the distance to
+the stop line of the traffic light controlling it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from runner.sim.world.actors import Actor, TrafficLightState
+from runner.sim.world.traffic_lights import LightSpec, StopPoint
+
+SAMPLE_STEP_M = 1.0
+SPEED_SIGN_TYPE = "274"
+DEFAULT_SPEED_LIMIT_KMH = 30.0  # CARLA's vehicle default until it passes a speed sign
+APPROACH_M = 40.0  # how far before a stop line light distances are annotated
+CELL_M = 2.0
+CELL_REACH = 3  # a sample is listed in cells up to this many cells away (>= 4 m guaranteed)
+ROAD_MARGIN_M = 2.5  # beyond the lane edge a point is "off the road"
+Z_WEIGHT = 2.0  # prefer the sample on the same level (bridges)
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class RoadHits:
+    """Batched answer of `RoadIndex.query`; `index` is -1 where a point is off the road."""
+
+    index: IntArray
+    ground_z: FloatArray
+    normal: FloatArray  # (N, 3) unit surface normal (road frame up vector)
+
+
+class RoadIndex:
+    """Driving-lane samples of one map with a grid for nearest-sample lookups."""
+
+    def __init__(self, carla_map: Any, lights: Sequence[LightSpec] = ()) -> None:
+        self._map = carla_map
+        self._sample(carla_map.generate_waypoints(SAMPLE_STEP_M))
+        self._build_grid()
+        self.speed_limit_kmh = self._speed_signs(carla_map)
+        self.light_slot = np.full(len(self.road), -1, dtype=np.int64)
+        self.light_dist_m = np.full(len(self.road), np.inf)
+        for slot, spec in enumerate(lights):
+            for stop in spec.stops:
+                self._annotate_approach(slot, stop)
+
+    def _sample(self, waypoints: Sequence[Any]) -> None:
+        rows = [_waypoint_row(wp) for wp in waypoints]
+        data = np.array(rows, dtype=np.float64).reshape(-1, 10)
+        self.position = np.ascontiguousarray(data[:, 0:3])
+        pitch, yaw, roll = (np.radians(data[:, k]) for k in (3, 4, 5))
+        self.forward = np.stack([np.cos(yaw), np.sin(yaw)], axis=1)
+        self.normal = _up_vectors(pitch, yaw, roll)
+        self.road = data[:, 6].astype(np.int64)
+        self.lane = data[:, 7].astype(np.int64)
+        self.s = data[:, 8]
+        self.half_width = data[:, 9] * 0.5
+
+    def _build_grid(self) -> None:
+        cells = np.floor(self.position[:, :2] / CELL_M).astype(np.int64)
+        span = np.arange(-CELL_REACH, CELL_REACH + 1)
+        dx, dy = (g.ravel() for g in np.meshgrid(span, span))
+        keys = _cell_key(cells[:, 0:1] + dx[None, :], cells[:, 1:2] + dy[None, :]).ravel()
+        owners = np.repeat(np.arange(len(cells)), len(dx))
+        order = np.argsort(keys, kind="stable")
+        keys, self._flat = keys[order], owners[order]
+        self._keys, self._starts, self._counts = np.unique(
+            keys, return_index=True, return_counts=True
+        )
+
+    def query(self, points: FloatArray) -> RoadHits:
+        """Nearest lane sample (and the road plane's z there) for each (x, y, z) row."""
+        n = len(points)
+        index = np.full(n, -1, dtype=np.int64)
+        ground_z = points[:, 2].copy() if n else np.zeros(0)
+        normal = np.tile(np.array([0.0, 0.0, 1.0]), (n, 1))
+        if n == 0 or len(self._keys) == 0:
+            return RoadHits(index, ground_z, normal)
+        found, nearest = self._nearest(points)
+        q = nearest[found]
+        local = points[found]
+        rel = local - self.position[q]
+        nrm = self.normal[q]
+        plane_z = self.position[q, 2] - (nrm[:, 0] * rel[:, 0] + nrm[:, 1] * rel[:, 1]) / nrm[:, 2]
+        lateral = np.abs(rel[:, 0] * -self.forward[q, 1] + rel[:, 1] * self.forward[q, 0])
+        on_road = lateral <= self.half_width[q] + ROAD_MARGIN_M
+        rows = np.flatnonzero(found)[on_road]
+        index[rows] = q[on_road]
+        ground_z[rows] = plane_z[on_road]
+        normal[rows] = nrm[on_road]
+        return RoadHits(index, ground_z, normal)
+
+    def _nearest(self, points: FloatArray) -> tuple[NDArray[np.bool_], IntArray]:
+        cells = np.floor(points[:, :2] / CELL_M).astype(np.int64)
+        keys = _cell_key(cells[:, 0], cells[:, 1])
+        rows = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        found = self._keys[rows] == keys
+        nearest = np.full(len(points), -1, dtype=np.int64)
+        if not found.any():
+            return found, nearest
+        rows = rows[found]
+        counts = self._counts[rows]
+        seg_start = np.cumsum(counts) - counts
+        offsets = np.arange(counts.sum()) - np.repeat(seg_start, counts)
+        cand = self._flat[np.repeat(self._starts[rows], counts) + offsets]
+        delta = self.position[cand] - np.repeat(points[found], counts, axis=0)
+        d2 = delta[:, 0] ** 2 + delta[:, 1] ** 2 + (Z_WEIGHT * delta[:, 2]) ** 2
+        best = np.minimum.reduceat(d2, seg_start)
+        hits = np.flatnonzero(d2 == np.repeat(best, counts))
+        nearest[found] = cand[hits[np.searchsorted(hits, seg_start)]]
+        return found, nearest
+
+    def _speed_signs(self, carla_map: Any) -> FloatArray:
+        """Per sample: value of the last speed sign passed on its lane, NaN if none."""
+        limit = np.full(len(self.road), np.nan)
+        passed_at = np.full(len(self.road), np.nan)
+        for sign in carla_map.get_all_landmarks_of_type(SPEED_SIGN_TYPE):
+            value = float(sign.value)
+            if value <= 0.0:
+                continue
+            on_road = self.road == int(sign.road_id)
+            for lo, hi in sign.get_lane_validities():
+                lanes = on_road & (self.lane >= min(lo, hi)) & (self.lane <= max(lo, hi))
+                # distance driven since the sign: s grows along lanes < 0, shrinks along > 0
+                since = np.where(self.lane < 0, self.s - sign.s, sign.s - self.s)
+                newer = lanes & (since >= 0.0) & ~(passed_at <= since)
+                limit[newer] = value
+                passed_at[newer] = since[newer]
+        return limit
+
+    def _annotate_approach(self, slot: int, stop: StopPoint) -> None:
+        """Distance-to-stop-line on samples of every lane leading to `stop` (up to APPROACH_M)."""
+        start = self._map.get_waypoint_xodr(stop.road_id, stop.lane_id, stop.s)
+        if start is None:
+            return
+        by_lane: dict[tuple[int, int], list[tuple[float, float]]] = {}
+        frontier = [(start, 0.0)]
+        while frontier:
+            wp, dist = frontier.pop()
+            by_lane.setdefault((wp.road_id, wp.lane_id), []).append((wp.s, dist))
+            if dist + SAMPLE_STEP_M > APPROACH_M:
+                continue
+            for prev in wp.previous(SAMPLE_STEP_M):
+                if not prev.is_junction:
+                    frontier.append((prev, dist + SAMPLE_STEP_M))
+        for (road_id, lane_id), marks in by_lane.items():
+            self._mark_lane(slot, road_id, lane_id, sorted(marks))
+
+    def _mark_lane(
+        self, slot: int, road_id: int, lane_id: int, marks: list[tuple[float, float]]
+    ) -> None:
+        s_marks = np.array([m[0] for m in marks])
+        d_marks = np.array([m[1] for m in marks])
+        pad = SAMPLE_STEP_M * 0.6
+        rows = np.flatnonzero(
+            (self.road == road_id)
+            & (self.lane == lane_id)
+            & (self.s >= s_marks[0] - pad)
+            & (self.s <= s_marks[-1] + pad)
+        )
+        slope = -1.0 if lane_id < 0 else 1.0  # d(distance to stop)/ds
+        dist = np.interp(self.s[rows], s_marks, d_marks)
+        dist += np.where(self.s[rows] < s_marks[0], (self.s[rows] - s_marks[0]) * slope, 0.0)
+        dist += np.where(self.s[rows] > s_marks[-1], (self.s[rows] - s_marks[-1]) * slope, 0.0)
+        closer = dist < self.light_dist_m[rows]
+        self.light_slot[rows[closer]] = slot
+        self.light_dist_m[rows[closer]] = dist[closer]
+
+
+def _waypoint_row(wp: Any) -> tuple[float, ...]:
+    t = wp.transform
+    loc, rot = t.location, t.rotation
+    return (
+        loc.x,
+        loc.y,
+        loc.z,
+        rot.pitch,
+        rot.yaw,
+        rot.roll,
+        float(wp.road_id),
+        float(wp.lane_id),
+        wp.s,
+        wp.lane_width,
+    )
+
+
+def _up_vectors(pitch: FloatArray, yaw: FloatArray, roll: FloatArray) -> FloatArray:
+    """Column 2 of CARLA's rotation matrix (geometry.rotation_matrix), vectorised."""
+    cp, sp = np.cos(pitch), np.sin(pitch)
+    cy, sy = np.cos(yaw), np.sin(yaw)
+    cr, sr = np.cos(roll), np.sin(roll)
+    return np.stack([-cy * sp * cr - sy * sr, -sy * sp * cr + cy * sr, cp * cr], axis=1)
+
+
+def _cell_key(ix: IntArray, iy: IntArray) -> IntArray:
+    return (ix + (1 << 20)) * (1 << 21) + (iy + (1 << 20))
+
+
+# --- per-vehicle traffic state --------------------------------------------------------------
+
+PLAN_DECEL_MPS2 = 6.0  # a vehicle is told about the light once it needs this much to stop
+HARD_DECEL_MPS2 = 8.0  # beyond this it cannot stop any more: it is let through (yellow)
+STOP_MARGIN_M = 1.5  # front bumper stops about this far before the line
+MIN_REACH_M = 4.0  # a (nearly) stopped vehicle this close to the line is at the light
+OVERSHOOT_M = 1.0  # still "at the light" this far past the line (stopped a bit late)
+ALIGNED_COS = 0.5  # vehicle heading vs lane direction; wrong-way vehicles are ignored
+
+
+@dataclass(slots=True)
+class _Approach:
+    slot: int
+    committed: bool  # too close to stop when the light turned: let through
+
+
+class RoadState:
+    """Per-tick speed limit and traffic-light fields of `VehicleState`.
+
+    CARLA reports a light while the vehicle overlaps a small trigger box before the stop
+    line. The TM then brakes fully (brake 1.0) while the light is not green. A fixed box
+    makes fast vehicles overshoot into the junction, so here the zone starts where the
+    vehicle would need PLAN_DECEL_MPS2 to stop STOP_MARGIN_M before the line, and once
+    entered it holds until the front passes the line (CARLA's overlap hysteresis).
+    """
+
+    def __init__(
+        self, index: RoadIndex, lights: Sequence[LightSpec], light_actors: Mapping[str, Actor]
+    ) -> None:
+        self._index = index
+        self._light_actor = [light_actors.get(spec.opendrive_id) for spec in lights]
+        self._memo: dict[int, _Approach] = {}
+
+    def update(self, vehicles: Sequence[Actor]) -> None:
+        live = [a for a in vehicles if a.vehicle is not None]
+        if not live:
+            self._memo.clear()
+            return
+        points = np.array([a.transform.location for a in live], dtype=np.float64)
+        hits = self._index.query(points)
+        seen = set()
+        for actor, sample, point in zip(live, hits.index.tolist(), points, strict=True):
+            seen.add(actor.id)
+            self._update_one(actor, int(sample), point)
+        for gone in set(self._memo) - seen:
+            del self._memo[gone]
+
+    def _update_one(self, actor: Actor, sample: int, point: FloatArray) -> None:
+        state = actor.vehicle
+        assert state is not None
+        if sample < 0:
+            self._clear(actor)
+            return
+        limit = self._index.speed_limit_kmh[sample]
+        if not math.isnan(limit):
+            state.speed_limit_kmh = float(limit)
+        slot = int(self._index.light_slot[sample])
+        light_actor = self._light_actor[slot] if slot >= 0 else None
+        if light_actor is None or light_actor.traffic_light is None:
+            self._clear(actor)
+            return
+        front_m = self._distance_to_line(actor, sample, point)
+        if front_m is None or not self._at_light(actor.id, slot, front_m, state.speed_mps):
+            self._clear(actor)
+            return
+        state.traffic_light_id = light_actor.id
+        state.traffic_light_state = light_actor.traffic_light.state
+
+    def _distance_to_line(self, actor: Actor, sample: int, point: FloatArray) -> float | None:
+        """Front bumper's distance to the stop line along the lane; None if not aligned."""
+        fwd = self._index.forward[sample]
+        yaw = math.radians(actor.transform.yaw)
+        if math.cos(yaw) * fwd[0] + math.sin(yaw) * fwd[1] < ALIGNED_COS:
+            return None
+        rel = point[:2] - self._index.position[sample, :2]
+        along = float(rel[0] * fwd[0] + rel[1] * fwd[1])
+        box = actor.bounding_box
+        front = box.center[0] + box.extent[0]
+        return float(self._index.light_dist_m[sample]) - along - front
+
+    def _at_light(self, actor_id: int, slot: int, front_m: float, speed_mps: float) -> bool:
+        memo = self._memo.get(actor_id)
+        speed = max(0.0, speed_mps)
+        cannot_stop = front_m < speed * speed / (2.0 * HARD_DECEL_MPS2) - OVERSHOOT_M
+        light = self._light_actor[slot]
+        red = (
+            light is not None
+            and light.traffic_light is not None
+            and (light.traffic_light.state != TrafficLightState.GREEN)
+        )
+        if memo is None or memo.slot != slot:
+            reach = max(MIN_REACH_M, speed * speed / (2.0 * PLAN_DECEL_MPS2) + STOP_MARGIN_M)
+            if front_m > reach or front_m < -OVERSHOOT_M:
+                self._memo.pop(actor_id, None)
+                return False
+            memo = self._memo[actor_id] = _Approach(slot, committed=red and cannot_stop)
+        elif front_m < -OVERSHOOT_M or front_m > APPROACH_M:
+            return False
+        if red and cannot_stop:
+            memo.committed = True
+        return not memo.committed
+
+    def _clear(self, actor: Actor) -> None:
+        state = actor.vehicle
+        assert state is not None
+        state.traffic_light_id = 0
+        state.traffic_light_state = TrafficLightState.GREEN
+        self._memo.pop(actor.id, None)
