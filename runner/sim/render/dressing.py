@@ -14,7 +14,13 @@ import numpy as np
 from runner.sim.render import labels, shapes
 from runner.sim.render.ground import Grid
 from runner.sim.render.lanes import F64, LaneSamples
-from runner.sim.render.meshes import MeshBuilder, pose_matrices, transform_unit, unit_blob
+from runner.sim.render.meshes import (
+    PAINT_WINDOW,
+    MeshBuilder,
+    pose_matrices,
+    transform_unit,
+    unit_blob,
+)
 from runner.sim.render.roads import KERB_M
 
 BUILDING_EVERY_M = 9.0
@@ -101,7 +107,7 @@ def _building_mesh(rows: F64, rng: np.random.Generator) -> MeshBuilder:
         s = np.stack([hx[idx] + 0.03, hy[idx] + 0.03, np.full(len(idx), 0.6)], 1)
         bands = transform_unit(shapes.box((-1, -1, -1), (1, 1, 1)), pose_matrices(c, yaw[idx], s))
         glass = np.array([0.05, 0.07, 0.09]) + rng.uniform(0, 0.05, (len(idx) * 12, 1))
-        mesh.add(bands, glass, labels.BUILDINGS)
+        mesh.add(bands, glass, labels.BUILDINGS, PAINT_WINDOW)
     return mesh
 
 

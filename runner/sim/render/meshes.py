@@ -22,6 +22,7 @@ PAINT_LAMP_RED = 2.0  # traffic-light lamps: lit when the instance state matches
 PAINT_LAMP_YELLOW = 3.0
 PAINT_LAMP_GREEN = 4.0
 PAINT_GLOW = 5.0  # street-lamp bulbs: emissive at night
+PAINT_WINDOW = 6.0  # window bands: some lit at night
 
 
 @dataclass

@@ -99,5 +99,5 @@ def lighting(weather: Mapping[str, float]) -> Lighting:
         wetness=min(1.0, max(wet, 0.6 * deposits)),
         puddles=deposits,
         night=1.0 - day,
-        exposure=1.0 + 2.0 * (1.0 - day),
+        exposure=1.0 + 0.6 * (1.0 - day),
     )

@@ -41,6 +41,10 @@ vec3 emissive() {
         vec3 lit[3] = vec3[3](vec3(4.0, 0.2, 0.1), vec3(4.0, 2.6, 0.2), vec3(0.2, 4.0, 0.8));
         return int(v_state + 0.5) == lamp && v_state > -0.5 ? lit[lamp] : vec3(0.0);
     }
+    if (v_paint > 5.5) {  // window bands: some rooms lit at night
+        vec2 room = floor(vec2(v_world.x + v_world.y, v_world.z) / vec2(4.0, 3.5));
+        return vec3(0.5, 0.4, 0.22) * u_surface.z * step(0.6, hash(room));
+    }
     if (v_paint > 4.5) {
         return vec3(3.0, 2.6, 1.8) * u_surface.z;
     }
@@ -59,7 +63,7 @@ vec3 shade(vec3 view_dir) {
             wet += smoothstep(0.55, 0.7, puddle_mask(v_world.xy)) * u_surface.y;
         }
         wet = clamp(wet, 0.0, 1.0);
-        albedo *= mix(1.0, 0.45, wet);
+        albedo *= mix(1.0, 0.3, wet);
     }
     float ndl = max(dot(n, u_sun_dir), 0.0);
     float sky_facing = 0.65 + 0.35 * n.z;
@@ -68,7 +72,7 @@ vec3 shade(vec3 view_dir) {
         vec3 h = normalize(u_sun_dir + view_dir);
         float spec = pow(max(dot(n, h), 0.0), 120.0);
         float fresnel = 0.04 + 0.96 * pow(1.0 - max(dot(n, view_dir), 0.0), 5.0);
-        c += wet * (u_sky_rgb * fresnel * 0.9 + u_sun_rgb * spec * 3.0);
+        c += wet * (u_sky_rgb * fresnel * 0.4 + u_sun_rgb * spec * 4.0);
     }
     return c + emissive();
 }
