@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from runner.errors import Problem, ScenarioError
-from runner.spec import ISSUES_ERROR, Loc, Scenario, field_names_at, with_lines
+from runner.spec import ISSUES_ERROR, Loc, Scenario, with_lines
 from runner.suggest import did_you_mean
 
 MAX_FILE_BYTES = 1_000_000
@@ -313,3 +313,33 @@ def describe(error: dict[str, Any]) -> tuple[str, str | None]:
         options = str(error.get("ctx", {}).get("expected", "")).split("'")[1::2]
         hint = did_you_mean(value, options)
     return message, hint
+
+
+def field_names_at(path: Loc) -> tuple[str, ...]:
+    """The keys allowed at `path` in a scenario file (for did-you-mean on unknown keys)."""
+    annotation: Any = Scenario
+    for part in path:
+        annotation = _step(annotation, part)
+    model = _model_in(annotation)
+    return tuple(model.model_fields) if model is not None else ()
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    origin = get_origin(annotation)
+    if origin is dict:
+        return get_args(annotation)[1]
+    if origin in (list, tuple):
+        return get_args(annotation)[0]
+    model = _model_in(annotation)
+    info = model.model_fields.get(str(part)) if model is not None else None
+    return info.annotation if info is not None else None
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        model = _model_in(arg)
+        if model is not None:
+            return model
+    return None

@@ -18,7 +18,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -44,8 +44,8 @@ from runner.suggest import (
 
 Loc = tuple[str | int, ...]
 Issue = tuple[Loc, str, "str | None", bool]
-AttributeValue = bool | int | float | str
 """(sub-path below the validated object, message, did-you-mean hint, point at the key)."""
+AttributeValue = bool | int | float | str
 
 ISSUES_ERROR = "scenario_issues"
 SUN_ALTITUDE_RANGE_DEG = (-180.0, 180.0)
@@ -480,36 +480,6 @@ def _export_issues(scenario: Scenario) -> list[Issue]:
             message = f"converter {converter!r} needs a {allowed} camera; {name!r} is {sensor.type}"
             issues.append((loc, message, None, False))
     return issues
-
-
-def field_names_at(path: Sequence[str | int]) -> tuple[str, ...]:
-    """The keys allowed at `path` in a scenario file (for did-you-mean on unknown keys)."""
-    annotation: Any = Scenario
-    for part in path:
-        annotation = _step(annotation, part)
-    model = _model_in(annotation)
-    return tuple(model.model_fields) if model is not None else ()
-
-
-def _step(annotation: Any, part: str | int) -> Any:
-    origin = get_origin(annotation)
-    if origin is dict:
-        return get_args(annotation)[1]
-    if origin in (list, tuple):
-        return get_args(annotation)[0]
-    model = _model_in(annotation)
-    info = model.model_fields.get(str(part)) if model is not None else None
-    return info.annotation if info is not None else None
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        model = _model_in(arg)
-        if model is not None:
-            return model
-    return None
 
 
 def schema_json() -> str:

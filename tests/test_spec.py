@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from runner.spec import Scenario, SensorSpec, WeatherSpec, WorldSpec, field_names_at
+from runner.load import field_names_at
+from runner.spec import Scenario, SensorSpec, WeatherSpec, WorldSpec
 
 
 def scenario(**fields: Any) -> Scenario:
