@@ -28,6 +28,8 @@ MAX_NODES = 20_000
 MAX_DEPTH = 50
 """Cap on nesting depth; real scenarios nest fewer than ten levels."""
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when present: same nodes and marks, many times faster on junk."""
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -115,9 +117,9 @@ class _Tree:
 
     def _compose(self, text: str) -> yaml.MappingNode:
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            root = yaml.compose(text, Loader=_LOADER)
         except yaml.MarkedYAMLError as exc:
-            raise ScenarioError([_syntax_problem(self.file, exc)]) from None
+            raise ScenarioError([_syntax_problem(self.file, exc, text)]) from None
         except yaml.YAMLError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ScenarioError.single(self.file, f"YAML error: {first}") from None
@@ -137,7 +139,7 @@ class _Tree:
     def _build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            message = f"document expands to more than {MAX_NODES} nodes (YAML aliases?)"
+            message = f"document has more than {MAX_NODES} values (counting YAML aliases)"
             raise _TooLarge(None, message)
         if depth > MAX_DEPTH:
             raise _TooLarge(node, f"nesting deeper than {MAX_DEPTH} levels")
@@ -213,15 +215,15 @@ class _Tree:
         return lines
 
 
-def _syntax_problem(file: str, exc: yaml.MarkedYAMLError) -> Problem:
+def _syntax_problem(file: str, exc: yaml.MarkedYAMLError, text: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else None
     column = mark.column + 1 if mark else None
     message = (exc.problem or "invalid YAML").strip()
     if exc.context:
         message = f"{exc.context.strip()}: {message}"
-    if "\t" in message or "'\\t'" in message:
-        message += " (tabs cannot indent YAML; use spaces)"
+    if mark is not None and text[mark.index : mark.index + 1] == "\t":
+        message += " (a tab; YAML indents with spaces only)"
     return Problem(file, line, column, "", f"YAML syntax error: {message}")
 
 

@@ -45,7 +45,7 @@ def test_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_plan_of_a_bad_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["plan", str(CORPUS / "22_alias_bomb.yaml")]) == EXIT_BAD_INPUT
-    assert "YAML aliases" in capsys.readouterr().err
+    assert "counting YAML aliases" in capsys.readouterr().err
 
 
 def test_schema_command_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
