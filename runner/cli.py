@@ -63,7 +63,10 @@ def _run(args: argparse.Namespace) -> int:
     from runner.load import load_scenario
 
     plan = compile_plan(load_scenario(args.file), source=Path(args.file))
-    from runner.execute import run_plan
+    try:
+        from runner.execute import run_plan
+    except ModuleNotFoundError as exc:
+        raise RunError(f"cannot run: module {exc.name} is missing") from exc
 
     result = run_plan(
         plan, host=args.host, port=args.port, out_dir=Path(args.out), maps_dirs=args.maps_dir
