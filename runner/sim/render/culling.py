@@ -12,7 +12,7 @@ _CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)],
 
 
 def visible_ranges(
-    mesh: TiledMesh, pose: Transform, pinhole: camera.Pinhole
+    mesh: TiledMesh, pose: Transform, pinhole: camera.Pinhole, max_distance_m: float = camera.FAR_M
 ) -> list[tuple[int, int]]:
     """(first vertex, count) runs of tiles meeting the view frustum, nearest first."""
     if len(mesh.first) == 0:
@@ -29,6 +29,7 @@ def visible_ranges(
         | (-y > x * tan_x).all(1)
         | (z > x * tan_y).all(1)
         | (-z > x * tan_y).all(1)
+        | (_box_distance(mesh, pose) > max_distance_m)
     )
     visible = np.flatnonzero(~outside)
     nearest = np.linalg.norm(cam[visible].mean(axis=1), axis=1)
@@ -40,3 +41,10 @@ def visible_ranges(
         else:
             runs.append((first, count))
     return runs
+
+
+def _box_distance(mesh: TiledMesh, pose: Transform) -> np.ndarray:
+    """Distance from the camera to the nearest point of each tile's box."""
+    eye = np.array(pose.location)
+    nearest = np.clip(eye, mesh.lo, mesh.hi)
+    return np.asarray(np.linalg.norm(nearest - eye, axis=1))

@@ -153,7 +153,22 @@ class Renderer:
             images.semantic = semantic
         return images
 
-    def draw(self, req: CameraRequest, actors: Sequence[Actor], light: Lighting) -> None:
+    def depth_and_tags(
+        self, req: CameraRequest, actors: Sequence[Actor], max_distance_m: float
+    ) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
+        """Planar depth [m] and tags of one unshaded pass, scene cut at a sensor's range."""
+        self.draw(req, actors, lighting({}), shade=False, max_distance_m=max_distance_m)
+        targets = self._targets[(req.width, req.height)]
+        return camera.decode_depth_m(targets.read(2)), targets.read(1)[..., 2]
+
+    def draw(
+        self,
+        req: CameraRequest,
+        actors: Sequence[Actor],
+        light: Lighting,
+        shade: bool = True,
+        max_distance_m: float = camera.FAR_M,
+    ) -> None:
         """Run the geometry pass of one camera into the framebuffer of its size."""
         size = (req.width, req.height)
         if size not in self._targets:
@@ -166,15 +181,17 @@ class Renderer:
         self.ctx.disable(moderngl.CULL_FACE)
         pinhole = camera.Pinhole(req.width, req.height, req.fov_deg)
         self._set_uniforms(req.transform, pinhole, light)
+        for prog in (self._static, self._inst):
+            _set(prog, "u_shade", 1.0 if shade else 0.0)
         rows = dynamic.instance_rows(actors, req.exclude_actor_id)
         for name, data in rows.items():  # actors first: they hide the most road
             ibo, vao = self._shapes[name]
             data = data[:_MAX_INSTANCES]
             ibo.write(data.tobytes())
             vao.render(moderngl.TRIANGLES, instances=len(data))
-        self._draw_static(self._world, req.transform, pinhole)
+        self._draw_static(self._world, req.transform, pinhole, max_distance_m)
         if "traffic_light" not in rows:
-            self._draw_static(self._lights, req.transform, pinhole)
+            self._draw_static(self._lights, req.transform, pinhole, max_distance_m)
         self._draw_sky(req.transform, pinhole, light)
 
     def _draw_sky(self, pose: Transform, pinhole: camera.Pinhole, light: Lighting) -> None:
@@ -216,11 +233,12 @@ class Renderer:
         group: tuple[TiledMesh, moderngl.VertexArray | None],
         pose: Transform,
         pinhole: camera.Pinhole,
+        max_distance_m: float,
     ) -> None:
         mesh, vao = group
         if vao is None:
             return
-        for first, count in visible_ranges(mesh, pose, pinhole):
+        for first, count in visible_ranges(mesh, pose, pinhole, max_distance_m):
             vao.render(moderngl.TRIANGLES, vertices=count, first=first)
 
 

@@ -8,6 +8,7 @@ uniform vec3 u_sky_rgb;
 uniform vec3 u_fog_rgb;
 uniform vec3 u_fog;      // per metre, start [m], height falloff
 uniform vec4 u_surface;  // wetness, puddles, night, exposure
+uniform float u_shade;   // 0: labels and depth only (lidar views)
 
 in vec3 v_world;
 in vec3 v_normal;
@@ -78,6 +79,13 @@ vec3 shade(vec3 view_dir) {
 }
 
 void main() {
+    o_label = uvec4((v_id >> 8) & 255u, v_id & 255u, v_tag, 255u);
+    uint code = uint(clamp(v_depth / 1000.0, 0.0, 1.0) * 16777215.0 + 0.5);
+    o_depth = uvec4((code >> 16) & 255u, (code >> 8) & 255u, code & 255u, 255u);
+    if (u_shade < 0.5) {
+        o_color = vec4(0.0);
+        return;
+    }
     vec3 to_cam = u_cam_pos - v_world;
     float dist = length(to_cam);
     vec3 c = shade(to_cam / max(dist, 1e-4));
@@ -87,7 +95,4 @@ void main() {
     c = vec3(1.0) - exp(-c * u_surface.w);
     c = pow(c, vec3(1.0 / 2.2));
     o_color = vec4(c.b, c.g, c.r, 1.0);
-    o_label = uvec4((v_id >> 8) & 255u, v_id & 255u, v_tag, 255u);
-    uint code = uint(clamp(v_depth / 1000.0, 0.0, 1.0) * 16777215.0 + 0.5);
-    o_depth = uvec4((code >> 16) & 255u, (code >> 8) & 255u, code & 255u, 255u);
 }
