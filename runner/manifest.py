@@ -1,0 +1,136 @@
+"""The run manifest: what ran, where, with which seed, what came out, and how to redo it.
+
+Written as `manifest.json` in the run folder when the run ends, however it ends
+(`status` is "ok", "failed" or "interrupted"), so a partial dataset still says
+what it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.capture import SensorCounts
+from runner.compile import Plan
+from runner.lease import write_atomically
+from runner.plan_format import plan_to_dict
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class RunRecord:
+    """Facts gathered while a run goes; turned into the manifest at the end."""
+
+    run_id: str
+    run_dir: Path
+    status: str = "running"
+    error: str | None = None
+    server: dict[str, Any] = field(default_factory=dict)
+    map_name: str | None = None
+    traffic_manager_port: int | None = None
+    spawned: dict[str, int] = field(default_factory=dict)
+    sensors: dict[str, SensorCounts] = field(default_factory=dict)
+    written: dict[str, int] = field(default_factory=dict)
+    ticks_done: int = 0
+    timings_s: dict[str, float] = field(default_factory=dict)
+    teardown_problems: list[str] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str | None:
+    """Hex digest of a file, or None when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def reproduce_command(plan: Plan, record: RunRecord) -> str:
+    """The command line that runs the same scenario against the same kind of server."""
+    args = ["scenario", "run", plan.source or f"<{plan.name}>"]
+    if not record.server.get("embedded", True):
+        args += ["--host", str(record.server["host"]), "--port", str(record.server["port"])]
+    return shlex.join(args)
+
+
+def build_manifest(plan: Plan, record: RunRecord) -> dict[str, Any]:
+    """The manifest as JSON-ready data."""
+    source = Path(plan.source) if plan.source else None
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": record.run_id,
+        "status": record.status,
+        "error": record.error,
+        "scenario": {
+            "name": plan.name,
+            "file": plan.source,
+            "sha256": None if source is None else file_sha256(source),
+        },
+        "seed": plan.seeds.master,
+        "server": record.server,
+        "map": record.map_name,
+        "traffic_manager_port": record.traffic_manager_port,
+        "spawned": record.spawned,
+        "ticks_done": record.ticks_done,
+        "sensors": {
+            name: {
+                "captured": counts.captured,
+                "dropped": counts.dropped,
+                "events": counts.events,
+                "written": record.written.get(name, 0),
+            }
+            for name, counts in record.sensors.items()
+        },
+        "timings_s": {k: round(v, 4) for k, v in record.timings_s.items()},
+        "teardown_problems": record.teardown_problems,
+        "reproduce": {
+            "command": reproduce_command(plan, record),
+            "note": "same scenario file (check sha256), same seed, same server version",
+        },
+        "plan": plan_to_dict(plan),
+    }
+
+
+def write_manifest(plan: Plan, record: RunRecord) -> Path:
+    """Write `manifest.json` atomically into the run folder; returns its path."""
+    path = record.run_dir / MANIFEST_FILE
+    write_atomically(path, json.dumps(build_manifest(plan, record), indent=2) + "\n")
+    return path
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What `run_plan` returns: the run folder, its manifest and the facts behind it."""
+
+    plan_name: str
+    record: RunRecord
+    manifest_path: Path
+
+    @property
+    def run_dir(self) -> Path:
+        return self.record.run_dir
+
+    def summary_lines(self) -> list[str]:
+        """The run summary the CLI prints."""
+        r = self.record
+        loop_s = r.timings_s.get("loop", 0.0)
+        rate = r.ticks_done / loop_s if loop_s > 0 else 0.0
+        kind = "embedded server" if r.server.get("embedded") else "server"
+        lines = [
+            f"run {self.plan_name} {r.run_id}: {r.status}, {r.ticks_done} ticks"
+            f" in {loop_s:.2f} s ({rate:.1f} ticks/s)",
+            f"  outputs: {r.run_dir}",
+            f"  {kind}: {r.server.get('host')}:{r.server.get('port')}, map {r.map_name}",
+            "  spawned: " + (", ".join(f"{k} {v}" for k, v in r.spawned.items()) or "nothing"),
+        ]
+        for name, c in r.sensors.items():
+            detail = f"{c.captured} captured, {r.written.get(name, 0)} written, {c.dropped} dropped"
+            events = f", {c.events} events" if c.events else ""
+            lines.append(f"  sensor {name}: {detail}{events}")
+        lines += [f"  {problem}" for problem in r.teardown_problems]
+        return lines
