@@ -1,13 +1,55 @@
-"""Bridges the recorder RPCs to the recorder package (file writing and queries)."""
+"""Bridges the recorder RPCs to the recorder package (file writing and queries).
+
+While recording, a hook on `Simulator.on_step` writes one frame per step (it runs
+with the simulator's lock held). A recording ends with stop_recorder, a new
+start_recorder, or the episode changing (load_world), which CARLA also ends.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from runner.sim.handlers.registry import RpcError
+from runner.sim.recorder import paths, queries
+from runner.sim.recorder.format import NON_ACTOR_ID
+from runner.sim.recorder.writer import Recorder
+from runner.sim.world.actors import Actor
 
 if TYPE_CHECKING:
     from runner.sim.simulator import Simulator
+    from runner.sim.world.episode import Episode
+
+log = logging.getLogger("runner.sim.recorder")
+
+COLLISION_SENSOR = "sensor.other.collision"
+
+
+def collision_pairs(actors: Mapping[int, Actor], contacts: Sequence[Any]) -> list[tuple[int, int]]:
+    """(actor, other) for each contact seen by a collision sensor, as CARLA logs them.
+
+    CARLA records collisions through collision sensors only, so a side is logged when
+    a `sensor.other.collision` rides on it. Contacts give (actor_id, other_id, …);
+    an other that is not a live actor (0: the world) becomes NON_ACTOR_ID.
+    """
+    if not contacts:
+        return []
+    watched = {a.parent_id for a in actors.values() if a.type_id == COLLISION_SENSOR}
+    pairs = []
+    for contact in contacts:
+        first, second = _contact_ids(contact)
+        for me, other in ((first, second), (second, first)):
+            if me in watched:
+                pairs.append((me, other if other in actors else NON_ACTOR_ID))
+    return pairs
+
+
+def _contact_ids(contact: Any) -> tuple[int, int]:
+    """(actor_id, other_id) of a contact tuple or record."""
+    if hasattr(contact, "actor_id"):
+        return int(contact.actor_id), int(contact.other_id)
+    return int(contact[0]), int(contact[1])
 
 
 class RecorderHost:
@@ -15,18 +57,65 @@ class RecorderHost:
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
+        self._recorder: Recorder | None = None
+        self._episode: Episode | None = None
+        self._last_elapsed_s = 0.0
 
     def start(self, filename: str, additional_data: bool) -> str:
-        raise RpcError("the recorder is not available in this build")
+        """Open `filename` (CARLA's name rule) and record from the next step on.
+
+        Returns the full path, or "" when the file cannot be opened.
+        """
+        path = paths.resolve(filename)
+        with self.sim.lock:
+            self.stop()
+            try:
+                if paths.is_bare_name(filename):
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                file = open(path, "wb", buffering=0)  # noqa: SIM115  # closed by Recorder
+            except OSError as exc:
+                log.warning("cannot record to %s: %s", path, exc)
+                return ""
+            self._recorder = Recorder(file, self.sim.map.source.name, additional_data)
+            self._episode = self.sim.episode
+            self._last_elapsed_s = self.sim.elapsed_s
+            self.sim.on_step = [*self.sim.on_step, self._on_step]
+        log.info("recording to %s", path)
+        return path
 
     def stop(self) -> None:
-        """Nothing to stop while no recording runs."""
+        """Close the running recording, if any."""
+        with self.sim.lock:
+            recorder, self._recorder = self._recorder, None
+            self._episode = None
+            # A new list: the simulator may be iterating the old one right now.
+            self.sim.on_step = [h for h in self.sim.on_step if h != self._on_step]
+            if recorder is not None:
+                recorder.close()
+
+    @property
+    def recording(self) -> bool:
+        return self._recorder is not None
+
+    def _on_step(self, sim: Simulator) -> None:
+        recorder = self._recorder
+        if recorder is None:
+            return
+        if sim.episode is not self._episode:
+            log.info("episode changed: recording stopped")
+            self.stop()
+            return
+        delta_s = sim.elapsed_s - self._last_elapsed_s
+        self._last_elapsed_s = sim.elapsed_s
+        actors = sim.episode.actors
+        pairs = collision_pairs(actors, sim.stepper.contacts)
+        recorder.write_frame(delta_s, actors, pairs, sim.elapsed_s)
 
     def file_info(self, filename: str, show_all: bool) -> str:
-        raise RpcError("the recorder is not available in this build")
+        return queries.file_info(paths.resolve(filename), show_all)
 
     def collisions(self, filename: str, type1: str, type2: str) -> str:
-        raise RpcError("the recorder is not available in this build")
+        return queries.collisions(paths.resolve(filename), type1, type2)
 
     def actors_blocked(self, filename: str, min_time: float, min_distance: float) -> str:
-        raise RpcError("the recorder is not available in this build")
+        return queries.actors_blocked(paths.resolve(filename), min_time, min_distance)

@@ -1,0 +1,1 @@
+"""CARLA-format recorder files: format, writer, reader and the three text queries."""
