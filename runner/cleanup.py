@@ -52,6 +52,7 @@ SETTINGS_FIELDS = (
     "spectator_as_ego",
 )
 CLEANUP_TIMEOUT_S = 10.0
+PROBE_TIMEOUT_S = 2.0
 
 
 def settings_to_dict(settings: Any) -> dict[str, Any]:
@@ -84,6 +85,18 @@ def destroy_in_one_batch(client: Any, ids: list[int]) -> dict[int, str]:
         for actor_id, r in zip(ids, responses, strict=True)
         if r.error and "not found" not in r.error
     }
+
+
+def server_answers(client: Any) -> bool:
+    """A quick liveness probe, so teardown does not wait out every call on a dead server."""
+    client.set_timeout(PROBE_TIMEOUT_S)
+    try:
+        client.get_server_version()
+    except RuntimeError:
+        return False
+    finally:
+        client.set_timeout(CLEANUP_TIMEOUT_S)
+    return True
 
 
 def _role_order(actor: LeasedActor) -> int:
@@ -135,6 +148,9 @@ class Teardown:
     def close(self) -> list[str]:
         """Run every phase; returns what failed (empty when all went well)."""
         self._phase("stop sensors", self._stop_sensors)
+        if not server_answers(self.client):
+            self.problems.append("teardown: the server does not answer; lease kept for cleanup")
+            return list(self.problems)
         self._phase("destroy actors", self._destroy_actors)
         self._phase("stop recorder", self.stop_recorder)
         self._phase("restore world settings", self._restore_settings)

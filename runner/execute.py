@@ -20,6 +20,7 @@ the tick loop raise `RunError` right after captured tick N has been handed over.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import secrets
@@ -61,6 +62,7 @@ from runner.progress import Progress
 from runner.sim.process import EmbeddedServer, ServerStartError
 
 FAULT_ENV = "RUNNER_FAULT_AT_TICK"
+MIN_BLOCKED_S, MIN_BLOCKED_MOVE_CM = 30.0, 100.0  # CARLA's example values for "blocked"
 DEFAULT_PORT = 2000
 
 
@@ -174,7 +176,8 @@ class _Execution:
         self.plan = plan
         self.record = record
         self.collector = FrameCollector(frame_timeout_s)
-        self.teardown: Teardown | None = None
+        loops = plan.steps_of(TickLoop)
+        self.capture_every = dict(loops[0].capture_every) if loops else {}
         self.started = time.monotonic()
 
     def run(self, stack: ExitStack, interrupts: Interrupts, session: Session) -> None:
@@ -234,20 +237,13 @@ class _Execution:
             client.set_timeout(self.session.connect.timeout_s)
 
     def _ApplySettings(self, step: ApplySettings) -> None:
-        assert self.teardown is not None
         self.teardown.settings_changed(self.world, self.original_settings)
         settings = self.world.get_settings()
-        settings.synchronous_mode = step.synchronous_mode
-        settings.fixed_delta_seconds = step.fixed_delta_seconds
-        settings.substepping = step.substepping
-        settings.max_substep_delta_time = step.max_substep_delta_time
-        settings.max_substeps = step.max_substeps
-        settings.no_rendering_mode = step.no_rendering_mode
+        for name, value in dataclasses.asdict(step).items():  # the fields carry CARLA's names
+            setattr(settings, name, value)
         self.world.apply_settings(settings)
-        self.fixed_delta_seconds = step.fixed_delta_seconds
 
     def _ConfigureTrafficManager(self, step: ConfigureTrafficManager) -> None:
-        assert self.teardown is not None
         port = free_port(step.port)
         tm = self.session.client.get_trafficmanager(port)
         self.teardown.traffic_manager_synchronous(tm)
@@ -282,7 +278,7 @@ class _Execution:
 
     def _AttachSensor(self, step: AttachSensor) -> None:
         sensor = self.spawner.sensor(self.world, step)
-        every = dict(self._tick_loop().capture_every).get(step.name, 1)
+        every = self.capture_every.get(step.name, 1)
         sensor_tick_s = float(dict(step.attributes).get("sensor_tick", 0.0))
         event = step.sensor_type == "collision"
         callback = self.collector.add_sensor(
@@ -292,12 +288,7 @@ class _Execution:
         self.record.spawned["sensors"] = self.record.spawned.get("sensors", 0) + 1
         self.record.sensors = self.collector.counts()
 
-    def _tick_loop(self) -> TickLoop:
-        loops = self.plan.steps_of(TickLoop)
-        return loops[0] if loops else TickLoop(0, 0, (), True)
-
     def _StartRecorder(self, step: StartRecorder) -> None:
-        assert self.teardown is not None
         path = (self.record.run_dir / step.file).resolve()
         try:
             self.session.client.start_recorder(str(path))
@@ -339,7 +330,6 @@ class _Execution:
         self.record.timings_s["loop"] += time.monotonic() - t0
 
     def _QueryRecorder(self, step: QueryRecorder) -> None:
-        assert self.teardown is not None
         path = str((self.record.run_dir / step.file).resolve())
         client = self.session.client
         try:
@@ -366,7 +356,7 @@ class _Execution:
         self.record.sensors = self.collector.counts()
         if hasattr(self, "sink"):
             self.record.written = self.sink.written()
-        if self.teardown is not None:
+        if hasattr(self, "teardown"):
             self.record.teardown_problems = self.teardown.problems
         self.record.timings_s["total"] = time.monotonic() - self.started
         write_manifest(self.plan, self.record)
@@ -378,7 +368,7 @@ def _recorder_query(client: Any, path: str, query: str) -> str:
         return str(client.show_recorder_file_info(path, False))
     if query == "collisions":
         return str(client.show_recorder_collisions(path, "a", "a"))
-    return str(client.show_recorder_actors_blocked(path, 60.0, 5.0))
+    return str(client.show_recorder_actors_blocked(path, MIN_BLOCKED_S, MIN_BLOCKED_MOVE_CM))
 
 
 def pose_transform(pose: Pose) -> Any:
