@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import carla
 import pytest
 
-from runner.cleanup import cleanup_run, settings_to_dict
+from runner.cleanup import Interrupts, cleanup_run, settings_to_dict
 from runner.errors import RunError
 from runner.lease import Lease, LeasedActor, LeaseFile, read_lease, unreleased_runs
 from runner.sim.process import EmbeddedServer
@@ -154,3 +156,20 @@ def test_lease_file_is_rewritten_on_every_change(tmp_path: Path) -> None:
     lease_file.remove_actors({7})
     assert read_lease(tmp_path) == Lease("h", 2000, 42, (), None, 8123, False, "r")
     assert not list(tmp_path.glob(".lease.json.*"))
+
+
+def test_signals_raise_only_when_armed_and_wait_for_a_deferred_section() -> None:
+    order: list[str] = []
+    interrupts = Interrupts()
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"), interrupts, interrupts.armed():
+        with interrupts.deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            order.append("registered")  # the acquisition's undo is recorded first
+        order.append("not reached")
+    assert order == ["registered"]
+
+    with pytest.raises(KeyboardInterrupt, match="SIGINT"), Interrupts():
+        os.kill(os.getpid(), signal.SIGINT)  # not armed: held until the block ends
+        order.append("teardown finished")
+    assert order[-1] == "teardown finished"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
