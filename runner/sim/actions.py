@@ -6,10 +6,10 @@ Each function takes the simulator (its lock already held by the caller) and rais
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from runner.sim.handlers.registry import RpcError
+from runner.sim.world import collisions, vehicle_physics
 from runner.sim.world.actors import Actor, ActorKind, VehicleControl
 from runner.sim.world.episode import PHYSICAL
 from runner.sim.world.geometry import Transform, Vec3
@@ -55,10 +55,6 @@ def _occupied(sim: Simulator, actor: Actor) -> bool:
         for a in sim.episode.actors.values()
         if a.kind in PHYSICAL and a.collisions_enabled and not a.parent_id
     ]
-    try:
-        from runner.sim.world import collisions  # TODO(integration): import at top once landed
-    except ImportError:
-        return False
     return collisions.box_overlaps(actor.transform, actor.bounding_box, others)
 
 
@@ -66,6 +62,7 @@ def destroy(sim: Simulator, actor_id: int) -> None:
     actor = sim.episode.remove(actor_id)
     if actor is None:
         raise RpcError("unable to destroy actor: not found")
+    sim.stepper.forget(actor_id)
     if actor.stream_id:
         sim.sensors.remove(actor)
         sim.stream.close_stream(actor.stream_id)
@@ -101,11 +98,10 @@ def set_location(sim: Simulator, actor_id: int, location: Vec3) -> None:
 
 def set_target_velocity(sim: Simulator, actor_id: int, velocity: Vec3) -> None:
     actor = require(sim, actor_id)
-    actor.velocity = velocity
     if actor.vehicle is not None:
-        yaw = math.radians(actor.transform.yaw)
-        forward = velocity[0] * math.cos(yaw) + velocity[1] * math.sin(yaw)
-        actor.vehicle.speed_mps = forward
+        vehicle_physics.set_target_velocity(actor, velocity)
+    else:
+        actor.velocity = velocity
 
 
 def apply_vehicle_control(sim: Simulator, actor_id: int, control: VehicleControl) -> None:

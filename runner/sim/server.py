@@ -9,6 +9,7 @@ runs `serve_forever` in a child process. Streams listen on port + 1 when that is
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import threading
@@ -125,7 +126,8 @@ def serve_forever(
     host: str, port: int, maps_dirs: Sequence[str | Path] = (), default_map: str = DEFAULT_MAP
 ) -> None:
     """`scenario server`: run until Ctrl-C or SIGTERM; prints one ready line with the port."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    level = os.environ.get("RUNNER_SIM_LOG", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s: %(message)s")
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     with SimulatorServer(host, port, maps_dirs, default_map) as server:
