@@ -18,7 +18,7 @@ from runner.sim.sensors import GnssSensor, ImuSensor, SensorType, collision_payl
 from runner.sim.world.actors import Actor
 
 if TYPE_CHECKING:
-    from runner.sim.render import Renderer
+    from runner.sim.render.renderer import Renderer
     from runner.sim.simulator import Simulator
 
 log = logging.getLogger("runner.sim.sensors")
@@ -148,14 +148,15 @@ class SensorHub:
         """One renderer per map, built on first need (OpenGL is imported only then)."""
         name = self.sim.map.source.name
         if self._renderer is None or self._renderer_map != name:
-            from runner.sim.render import Renderer
+            from runner.sim.render.renderer import Renderer
 
             self._renderer = Renderer(self.sim.map.carla_map, name)
             self._renderer_map = name
         return self._renderer
 
     def _cameras(self, cameras: list[_Runtime]) -> None:
-        from runner.sim.render import CameraRequest, image_payload
+        from runner.sim.render.camera import image_payload
+        from runner.sim.render.renderer import CameraRequest
 
         groups: dict[tuple[Any, ...], list[_Runtime]] = defaultdict(list)
         for rt in cameras:
@@ -189,10 +190,13 @@ class SensorHub:
                 self._publish(rt, payload)
 
     def _lidar(self, rt: _Runtime, dt_s: float) -> None:
-        from runner.sim.render import LidarScanner
+        from runner.sim.render.lidar import LidarScanner
 
         if rt.state is None:
             attrs = {k: v for k, (_, v) in rt.actor.attributes.items()}
             rt.state = LidarScanner(self.renderer(), attrs)
-        payload = rt.state.scan(self.sim.frame, self.sim.elapsed_s, rt.actor.transform, dt_s)
+        actors = [a for a in self.sim.episode.actors.values() if a.id != rt.actor.parent_id]
+        payload = rt.state.scan(
+            self.sim.frame, self.sim.elapsed_s, rt.actor.transform, dt_s, actors
+        )
         self._publish(rt, payload)
