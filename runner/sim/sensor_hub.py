@@ -148,10 +148,12 @@ class SensorHub:
         """One renderer per map, built on first need (OpenGL is imported only then)."""
         name = self.sim.map.source.name
         if self._renderer is None or self._renderer_map != name:
+            from runner.sim.render.context import describe
             from runner.sim.render.renderer import Renderer
 
             self._renderer = Renderer(self.sim.map.carla_map, name)
             self._renderer_map = name
+            log.info("renderer on %s for %s", describe(self._renderer.ctx), name)
         return self._renderer
 
     def _cameras(self, cameras: list[_Runtime]) -> None:
