@@ -19,6 +19,8 @@ import queue
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +120,8 @@ def bare_per_tick(server: EmbeddedServer, ticks: int, size: tuple[int, int], out
         sensor.listen(q.put)
     out.mkdir(parents=True)
     try:
-        for _ in range(WARMUP_TICKS):
-            frame = world.tick()
-            for q in queues:
-                _take(q, frame)
+        for _ in range(WARMUP_TICKS):  # like the runner: warm-up frames are not awaited
+            world.tick()
         start = time.perf_counter()
         for _ in range(ticks):
             frame = world.tick()
@@ -135,6 +135,16 @@ def bare_per_tick(server: EmbeddedServer, ticks: int, size: tuple[int, int], out
         client.apply_batch_sync([carla.command.DestroyActor(a.id) for a in reversed(actors)])
         world.apply_settings(original)
         tm.set_synchronous_mode(False)
+        tm.shut_down()
+
+
+@contextmanager
+def _server(shared: EmbeddedServer | None) -> Iterator[EmbeddedServer]:
+    if shared is not None:
+        yield shared
+        return
+    with EmbeddedServer() as server:
+        yield server
 
 
 def main() -> None:
@@ -142,15 +152,23 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", default="320x240", help="camera WxH")
+    parser.add_argument(
+        "--fresh-server",
+        action="store_true",
+        help="a new embedded server per measurement (instead of one for all)",
+    )
     args = parser.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedServer() as server:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         scenario = Path(tmp) / "overhead.yaml"
         scenario.write_text(SCENARIO.format(w=w, h=h, ticks=args.ticks, warmup=WARMUP_TICKS))
+        shared = None if args.fresh_server else stack.enter_context(EmbeddedServer())
         runner, bare = [], []
         for i in range(args.repeats):
-            runner.append(runner_per_tick(server, scenario, Path(tmp) / f"runner{i}"))
-            bare.append(bare_per_tick(server, args.ticks, (w, h), Path(tmp) / f"bare{i}"))
+            with _server(shared) as server:
+                runner.append(runner_per_tick(server, scenario, Path(tmp) / f"runner{i}"))
+            with _server(shared) as server:
+                bare.append(bare_per_tick(server, args.ticks, (w, h), Path(tmp) / f"bare{i}"))
             print(f"repeat {i}: runner {runner[-1] * 1e3:.2f} ms/tick, bare {bare[-1] * 1e3:.2f}")
     best_runner, best_bare = min(runner), min(bare)
     overhead = best_runner / best_bare - 1.0

@@ -5,7 +5,8 @@ matter in which order things were acquired:
 
     sensors stopped -> sensors and actors destroyed in one batch (children first)
     -> recorder stopped -> previous world settings restored (asynchronous)
-    -> Traffic Manager synchronous mode off -> lease marked released
+    -> Traffic Manager synchronous mode off (and the run's own TM shut down)
+    -> lease marked released
 
 Every phase runs even if an earlier one failed; failures are reported once at the
 end (as notes on the error in flight, if there is one). `cleanup_run` does the
@@ -188,8 +189,12 @@ class Teardown:
             self._restore = None
 
     def _traffic_managers_async(self) -> None:
+        """Sync off, then shut the run's own TM down: its thread would outlive the run
+        and abort this process (TimeoutException) once the server is gone."""
         while self._traffic_managers:
-            self._traffic_managers.pop().set_synchronous_mode(False)
+            traffic_manager = self._traffic_managers.pop()
+            traffic_manager.set_synchronous_mode(False)
+            traffic_manager.shut_down()
 
     def __enter__(self) -> Teardown:
         return self

@@ -143,10 +143,16 @@ def test_a_failed_spawn_names_its_line_and_leaves_nothing(
 # -- converters: ours against carla's own image.convert --------------------------------
 
 
-@pytest.fixture()
-def camera_images(client: Any) -> Iterator[dict[str, Any]]:
-    """One real frame from a depth and a semantic camera looking down a road."""
-    world = client.get_world()
+@pytest.fixture(scope="module")
+def camera_images() -> Iterator[dict[str, Any]]:
+    """One real frame from depth (twice), semantic and RGB cameras looking down a road."""
+    with EmbeddedServer() as own_server:
+        client = carla.Client(own_server.host, own_server.port)
+        client.set_timeout(20.0)
+        yield from _grab_images(client.get_world())
+
+
+def _grab_images(world: Any) -> Iterator[dict[str, Any]]:
     settings = world.get_settings()
     settings.synchronous_mode, settings.fixed_delta_seconds = True, 0.05
     world.apply_settings(settings)
@@ -163,7 +169,8 @@ def camera_images(client: Any) -> Iterator[dict[str, Any]]:
         sensor.listen(queues[key].put)
         sensors.append(sensor)
     try:
-        frame = world.tick()
+        for _ in range(3):  # a stream's first frames may go before its subscription lands
+            frame = world.tick()
         images = {}
         for key, q in queues.items():
             while (image := q.get(timeout=10)).frame != frame:
