@@ -164,6 +164,8 @@ def main() -> None:
         scenario.write_text(SCENARIO.format(w=w, h=h, ticks=args.ticks, warmup=WARMUP_TICKS))
         shared = None if args.fresh_server else stack.enter_context(EmbeddedServer())
         runner, bare = [], []
+        with _server(shared) as server:  # untimed: the first frames start the renderer
+            runner_per_tick(server, scenario, Path(tmp) / "warmup")
         for i in range(args.repeats):
             with _server(shared) as server:
                 runner.append(runner_per_tick(server, scenario, Path(tmp) / f"runner{i}"))
