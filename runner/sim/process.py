@@ -66,8 +66,13 @@ class EmbeddedServer:
         for d in self._maps_dirs:
             cmd += ["--maps-dir", d]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self._proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        self._proc = subprocess.Popen(  # own session: a terminal's Ctrl-C reaches only us
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            start_new_session=True,
         )
         self._port = self._wait_ready()
         threading.Thread(target=self._drain, daemon=True).start()

@@ -3,16 +3,21 @@
 Cameras that share a pose, size and field of view are rendered in one pass (RGB, depth
 and segmentation of the tutorial's rig cost one geometry pass, not three); a sensor
 nobody listens to is not rendered at all. `sensor_tick` paces each sensor in
-simulated seconds, as CARLA does.
+simulated seconds, as CARLA does. An OpenGL context belongs to the thread that made
+it, while steps run on whichever thread ticks (an RPC connection or the async
+ticker), so every GL call goes through one dedicated thread.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from runner.sim.profiling import TIMER
 from runner.sim.protocol import codec
 from runner.sim.sensors import GnssSensor, ImuSensor, SensorType, collision_payload
 from runner.sim.world.actors import Actor
@@ -22,6 +27,8 @@ if TYPE_CHECKING:
     from runner.sim.simulator import Simulator
 
 log = logging.getLogger("runner.sim.sensors")
+T = TypeVar("T")
+SUBSCRIPTION_WAIT_S = 2.0
 
 CAMERA_OUTPUTS = {
     "sensor.camera.rgb": ("rgb", SensorType.RGB_CAMERA),
@@ -63,6 +70,24 @@ class SensorHub:
         self.runtimes: dict[int, _Runtime] = {}
         self._renderer: Renderer | None = None
         self._renderer_map: str = ""
+        self._gl = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gl")
+        self._expected: set[int] = set()
+
+    def expect_subscriber(self, stream_id: int) -> None:
+        """A client asked for this stream's token: its listen() is connecting now."""
+        if any(rt.actor.stream_id == stream_id for rt in self.runtimes.values()):
+            self._expected.add(stream_id)
+
+    def _listened(self, stream_id: int) -> bool:
+        """Better than CARLA: the first frame after listen() is delivered, not lost."""
+        if stream_id in self._expected:
+            self._expected.discard(stream_id)
+            return self.sim.stream.wait_for_subscriber(stream_id, SUBSCRIPTION_WAIT_S)
+        return self.sim.stream.has_subscribers(stream_id)
+
+    def on_gl_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` on the thread that owns the OpenGL context, and wait for it."""
+        return self._gl.submit(fn, *args).result()
 
     def add(self, actor: Actor) -> None:
         rt = _Runtime(actor, _float_attr(actor, "sensor_tick", 0.0))
@@ -88,7 +113,7 @@ class SensorHub:
         cameras: list[_Runtime] = []
         for rt in self.runtimes.values():
             a = rt.actor
-            listened = self.sim.stream.has_subscribers(a.stream_id)
+            listened = self._listened(a.stream_id)
             if a.type_id == "sensor.other.imu":
                 self._imu(rt, listened)
             elif not listened or not rt.due(self.sim.elapsed_s):
@@ -145,7 +170,7 @@ class SensorHub:
 
     # -- rendering -----------------------------------------------------------------------
     def renderer(self) -> Renderer:
-        """One renderer per map, built on first need (OpenGL is imported only then)."""
+        """One renderer per map, built on first need, on the GL thread."""
         name = self.sim.map.source.name
         if self._renderer is None or self._renderer_map != name:
             from runner.sim.render.context import describe
@@ -181,15 +206,18 @@ class SensorHub:
             for key, members in groups.items()
         ]
         actors = list(self.sim.episode.actors.values())
-        images = self.renderer().render(requests, actors, self.sim.episode.weather)
-        for (key, members), result in zip(groups.items(), images, strict=True):
-            for rt in members:
-                output, sensor_type = CAMERA_OUTPUTS[rt.actor.type_id]
-                bgra = getattr(result, output)
-                payload = image_payload(
-                    int(sensor_type), self.sim.frame, self.sim.elapsed_s, key[0], key[3], bgra
-                )
-                self._publish(rt, payload)
+        with TIMER.stage("render"):
+            weather = self.sim.episode.weather
+            images = self.on_gl_thread(lambda: self.renderer().render(requests, actors, weather))
+        with TIMER.stage("camera_payloads"):
+            for (key, members), result in zip(groups.items(), images, strict=True):
+                for rt in members:
+                    output, sensor_type = CAMERA_OUTPUTS[rt.actor.type_id]
+                    bgra = getattr(result, output)
+                    payload = image_payload(
+                        int(sensor_type), self.sim.frame, self.sim.elapsed_s, key[0], key[3], bgra
+                    )
+                    self._publish(rt, payload)
 
     def _lidar(self, rt: _Runtime, dt_s: float) -> None:
         from runner.sim.render.lidar import LidarScanner

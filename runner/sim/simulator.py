@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from runner.catalog import DEFAULT_WEATHER
+from runner.sim.profiling import TIMER
 from runner.sim.protocol import world_state
 from runner.sim.protocol.streaming import StreamServer, make_token
 from runner.sim.world.actors import Actor, ActorKind
@@ -135,13 +136,18 @@ class Simulator:
             return self.frame
 
     def _step(self, dt: float) -> None:
-        self.stepper.step(dt)
+        with TIMER.stage("world"):
+            self.stepper.step(dt)
         self.frame += 1
         self.elapsed_s += dt
-        self.sensors.measure(dt)
-        for hook in self.on_step:
-            hook(self)
-        self.publish_world_state(dt)
+        with TIMER.stage("sensors"):
+            self.sensors.measure(dt)
+        with TIMER.stage("hooks"):
+            for hook in self.on_step:
+                hook(self)
+        with TIMER.stage("world_state"):
+            self.publish_world_state(dt)
+        TIMER.step_done()
 
     def publish_world_state(self, dt: float) -> None:
         payload = world_state.encode_frame(

@@ -23,6 +23,8 @@ def get_episode_info(ctx: CallContext) -> list[Any]:
 
 @rpc("get_sensor_token")
 def get_sensor_token(ctx: CallContext, stream_id: int) -> list[Any]:
+    """Always right before a subscription: note it, so its first frame is not lost."""
+    ctx.sim.sensors.expect_subscriber(int(stream_id))
     return [ctx.sim.token(int(stream_id))]
 
 

@@ -103,6 +103,7 @@ class StreamServer:
         self._sock.settimeout(0.2)
         self._subs: dict[int, list[_Subscriber]] = {}
         self._lock = threading.Lock()
+        self._subscribed = threading.Condition(self._lock)
         self._running = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -129,6 +130,13 @@ class StreamServer:
     def has_subscribers(self, stream_id: int) -> bool:
         with self._lock:
             return any(s.alive for s in self._subs.get(stream_id, ()))
+
+    def wait_for_subscriber(self, stream_id: int, timeout_s: float) -> bool:
+        """Wait until someone subscribes to `stream_id` (a listen() in flight)."""
+        with self._subscribed:
+            return self._subscribed.wait_for(
+                lambda: any(s.alive for s in self._subs.get(stream_id, ())), timeout_s
+            )
 
     def publish(self, stream_id: int, frame: bytes | bytearray | memoryview) -> None:
         """Queue one payload for every live subscriber of `stream_id`."""
@@ -177,6 +185,7 @@ class StreamServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         (stream_id,) = struct.unpack("<I", head)
         sub = _Subscriber(sock, stream_id)
-        with self._lock:
+        with self._subscribed:
             self._subs.setdefault(stream_id, []).append(sub)
+            self._subscribed.notify_all()
         log.debug("subscribed to stream %d", stream_id)
