@@ -95,6 +95,9 @@ def main() -> None:
         settings.synchronous_mode = False
         settings.fixed_delta_seconds = None
         world.apply_settings(settings)
+        tm = client.get_trafficmanager(TM_PORT)
+        tm.set_synchronous_mode(False)
+        tm.shut_down()
         renderer = server.log_tail()
     print(f"no cameras:                 {without:8.1f} ticks/s")
     print(

@@ -69,6 +69,7 @@ def main() -> None:
         settings.fixed_delta_seconds = None
         client.get_world().apply_settings(settings)
         tm.set_synchronous_mode(False)
+        tm.shut_down()
     base = rates[0]
     print(f"{'vehicles':>8} {'ticks/s':>9} {'ratio':>6}")
     for n, rate in rates.items():

@@ -96,6 +96,7 @@ def test_fifty_autopilot_vehicles_drive_town03(client: carla.Client) -> None:
             sensor.stop()
         client.apply_batch_sync([carla.command.DestroyActor(a) for a in sensors + vehicles])
         tm.set_synchronous_mode(False)
+        tm.shut_down()  # a TM outliving its server crashes the client process
 
     pairs = {tuple(sorted(p)) for p in seen.collisions}
     deviations = sorted(seen.lane_deviation_m)

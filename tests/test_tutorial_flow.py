@@ -71,6 +71,7 @@ def test_seed_tutorial_flow_leaves_nothing_behind(client: carla.Client) -> None:
     settings.fixed_delta_seconds = None
     world.apply_settings(settings)
     tm.set_synchronous_mode(False)
+    tm.shut_down()  # a TM outliving its server crashes the client process
 
     world.wait_for_tick()
     left = [
