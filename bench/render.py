@@ -16,7 +16,7 @@ from pathlib import Path
 import carla
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from runner.sim.process import EmbeddedServer  # noqa: E402
+from runner.sim.process import EmbeddedServer
 
 MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
 TM_PORT = 8766
@@ -100,9 +100,8 @@ def main() -> None:
         tm.shut_down()
         renderer = server.log_tail()
     print(f"no cameras:                 {without:8.1f} ticks/s")
-    print(
-        f"RGB+depth+semantic 800x600: {with_cameras:8.1f} ticks/s  ratio {with_cameras / without:.3f}"
-    )
+    ratio = with_cameras / without
+    print(f"RGB+depth+semantic 800x600: {with_cameras:8.1f} ticks/s  ratio {ratio:.3f}")
     for line in renderer.splitlines():
         if "renderer on" in line or "ms per step" in line:
             print(line)

@@ -16,7 +16,7 @@ from pathlib import Path
 import carla
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from runner.sim.process import EmbeddedServer  # noqa: E402
+from runner.sim.process import EmbeddedServer
 
 MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
 TM_PORT = 8765

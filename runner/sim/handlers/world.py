@@ -162,7 +162,7 @@ def _ground(ctx: CallContext, x: float, y: float, z: float) -> tuple[float, int]
 @rpc("project_point")
 def project_point(ctx: CallContext, location: Any, direction: Any, distance: float) -> list[Any]:
     x, y, z = codec.parse_vec3(location)
-    dx, dy, dz = codec.parse_vec3(direction)
+    _dx, _dy, dz = codec.parse_vec3(direction)
     if dz >= 0:
         return [False, [[0.0, 0.0, 0.0], 0]]
     ground_z, label = _ground(ctx, x, y, z)

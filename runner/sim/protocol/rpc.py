@@ -7,6 +7,7 @@ call on the client's Traffic Manager thread kills the client process.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import socket
@@ -137,8 +138,6 @@ class RpcServer:
 
 
 def _close_quietly(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     sock.close()

@@ -8,6 +8,7 @@ and a byte-bounded queue, so a slow consumer never stalls the simulation.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import socket
 import struct
@@ -88,10 +89,8 @@ def _peer_closed(sock: socket.socket) -> bool:
 
 
 def _shutdown(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     sock.close()
 
 

@@ -67,7 +67,7 @@ def _signs(carla_map: Any) -> list[SignSpec]:
         if lm.type in SIGN_TYPES:
             type_id = SIGN_TYPES[lm.type]
         elif lm.type == SPEED_LIMIT_TYPE and lm.value > 0:
-            type_id = f"traffic.speed_limit.{int(round(lm.value))}"
+            type_id = f"traffic.speed_limit.{round(lm.value)}"
         else:
             continue
         seen.add(lm.id)

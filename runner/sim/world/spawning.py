@@ -12,6 +12,8 @@ from runner.sim.world.actors import (
 )
 from runner.sim.world.geometry import BoundingBox, Transform
 
+NO_BOX = BoundingBox()
+
 
 class SpawnError(Exception):
     """A spawn the server refuses; the text reaches the user as CARLA's would."""
@@ -48,14 +50,13 @@ def world_actor(
     type_id: str,
     transform: Transform,
     *,
-    box: BoundingBox = BoundingBox(),
+    box: BoundingBox = NO_BOX,
     semantic_tag: int = 0,
     traffic_light: TrafficLight | None = None,
     sign_id: str = "",
 ) -> Actor:
     """Actors the world creates itself (spectator, traffic lights, signs)."""
-    role = {"spectator": ""}.get(type_id, "")
-    attributes = {"role_name": (catalog.ATTR_STRING, role)}
+    attributes = {"role_name": (catalog.ATTR_STRING, "")}
     return Actor(
         id=actor_id,
         type_id=type_id,
