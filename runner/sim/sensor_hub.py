@@ -10,10 +10,11 @@ ticker), so every GL call goes through one dedicated thread.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -72,6 +73,7 @@ class SensorHub:
         self._renderer_map: str = ""
         self._gl = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gl")
         self._expected: set[int] = set()
+        self._pending: list[Future[None]] = []
 
     def expect_subscriber(self, stream_id: int) -> None:
         """A client asked for this stream's token: its listen() is connecting now."""
@@ -107,7 +109,11 @@ class SensorHub:
 
     # -- per step ----------------------------------------------------------------------
     def measure(self, dt_s: float) -> None:
-        """Produce this frame's data for every sensor someone listens to."""
+        """Produce this frame's data for every sensor someone listens to.
+
+        Camera frames are rendered on the GL thread after this returns; the world-state
+        frame and the tick's answer go out meanwhile (`finish_pending` joins them).
+        """
         if not self.runtimes:
             return
         cameras: list[_Runtime] = []
@@ -205,19 +211,34 @@ class SensorHub:
             )
             for key, members in groups.items()
         ]
-        actors = list(self.sim.episode.actors.values())
-        with TIMER.stage("render"):
-            weather = self.sim.episode.weather
-            images = self.on_gl_thread(lambda: self.renderer().render(requests, actors, weather))
-        with TIMER.stage("camera_payloads"):
-            for (key, members), result in zip(groups.items(), images, strict=True):
-                for rt in members:
-                    output, sensor_type = CAMERA_OUTPUTS[rt.actor.type_id]
-                    bgra = getattr(result, output)
+        # shallow copies: RPCs may replace poses while the GL thread draws this frame
+        actors = [copy.copy(a) for a in self.sim.episode.actors.values()]
+        weather = dict(self.sim.episode.weather)
+        frame, elapsed = self.sim.frame, self.sim.elapsed_s
+        streams = [[rt.actor for rt in members] for members in groups.values()]
+        poses = list(groups)
+
+        def render_and_publish() -> None:
+            images = self.renderer().render(requests, actors, weather)
+            for key, members, result in zip(poses, streams, images, strict=True):
+                for actor in members:
+                    output, sensor_type = CAMERA_OUTPUTS[actor.type_id]
                     payload = image_payload(
-                        int(sensor_type), self.sim.frame, self.sim.elapsed_s, key[0], key[3], bgra
+                        int(sensor_type), frame, elapsed, key[0], key[3], getattr(result, output)
                     )
-                    self._publish(rt, payload)
+                    self.sim.stream.publish(actor.stream_id, payload)
+
+        self._pending.append(self._gl.submit(render_and_publish))
+
+    def finish_pending(self) -> None:
+        """Wait for last step's renders: they overlap the client's work, not the next step."""
+        with TIMER.stage("render_wait"):
+            for job in self._pending:
+                try:
+                    job.result()
+                except Exception:
+                    log.exception("rendering failed; the frame's camera images are lost")
+            self._pending.clear()
 
     def _lidar(self, rt: _Runtime, dt_s: float) -> None:
         from runner.sim.render.lidar import LidarScanner

@@ -136,6 +136,7 @@ class Simulator:
             return self.frame
 
     def _step(self, dt: float) -> None:
+        self.sensors.finish_pending()
         with TIMER.stage("world"):
             self.stepper.step(dt)
         self.frame += 1

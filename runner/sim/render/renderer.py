@@ -147,10 +147,9 @@ class Renderer:
             images.depth = cache[2]
         if "instance" in req.outputs:
             images.instance = cache[1]
-        if "semantic" in req.outputs:
-            semantic = cache[1].copy()
-            semantic[..., :2] = 0
-            images.semantic = semantic
+        if "semantic" in req.outputs:  # the instance image with G and B (the id) cleared
+            tags_only = cache[1].view(np.uint32) & np.uint32(0xFFFF0000)
+            images.semantic = tags_only.view(np.uint8).reshape(cache[1].shape)
         return images
 
     def depth_and_tags(
