@@ -220,7 +220,12 @@ class _Execution:
         if step.xodr_path is not None:
             world = self._load_xodr(step.xodr_path)
         elif current != step.name:
-            world = self.session.load_world(step.name)
+            try:
+                world = self.session.load_world(step.name)
+            except RuntimeError as exc:
+                if "not found" not in str(exc):
+                    raise
+                raise RunError(_missing_map_hint(step.name, str(exc))) from exc
         self.world = world
         self.record.map_name = world.get_map().name.rsplit("/", 1)[-1]
 
@@ -501,3 +506,13 @@ class _Spawner:
             message = f"sensor {step.name!r} ({step.blueprint}) could not spawn: {exc}"
             raise SpawnError(message, line=step.line) from exc
         return sensor
+
+
+def _missing_map_hint(name: str, server_text: str) -> str:
+    """CARLA towns need their OpenDRIVE file on the embedded simulator: say how to get it."""
+    return (
+        f"{server_text}. The embedded simulator builds CARLA towns from their OpenDRIVE file:"
+        f" put {name}.xodr in a folder given with --maps-dir or CARLA_MAPS_PATH (or a CARLA"
+        " install's CarlaUE4/Content/Carla/Maps/OpenDrive via CARLA_ROOT), or run against a"
+        " CARLA server with --host/--port. Built-in maps need no file: GridTown, CrossTown."
+    )

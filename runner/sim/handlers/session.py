@@ -8,6 +8,8 @@ from runner.sim.handlers.registry import CallContext, RpcError, rpc
 from runner.sim.protocol import codec
 from runner.sim.world.maps import MapNotFound, asset_path
 
+OPENDRIVE_MAP = "OpenDriveMap"
+
 CARLA_VERSION = "0.9.16"
 
 
@@ -51,8 +53,6 @@ def get_available_maps(ctx: CallContext) -> list[str]:
 @rpc("load_new_episode", "void")
 def load_new_episode(ctx: CallContext, map_name: str, reset_settings: bool = True, *_: Any) -> None:
     name = str(map_name)
-    if name == "OpenDriveMap":
-        raise RpcError("generate_opendrive_world is not supported by the embedded simulator")
     try:
         ctx.sim.load_episode(name, bool(reset_settings))
     except MapNotFound as exc:
@@ -71,7 +71,8 @@ def unload_map_layer(ctx: CallContext, layers: int) -> None:
 
 @rpc("copy_opendrive_to_file", "void")
 def copy_opendrive_to_file(ctx: CallContext, xodr: str, params: Any = None) -> None:
-    raise RpcError("generate_opendrive_world is not supported by the embedded simulator")
+    """generate_opendrive_world, step 1: keep the text for `load_new_episode("OpenDriveMap")`."""
+    ctx.sim.maps.add_generated(OPENDRIVE_MAP, str(xodr))
 
 
 @rpc("get_required_files")

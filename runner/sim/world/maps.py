@@ -111,6 +111,11 @@ class MapCatalog:
 
     def __init__(self, extra_dirs: Sequence[str | Path] = ()) -> None:
         self.search_dirs: tuple[Path, ...] = tuple(default_search_dirs(extra_dirs))
+        self._generated: dict[str, str] = {}
+
+    def add_generated(self, name: str, xodr: str) -> None:
+        """An OpenDRIVE text a client sent (generate_opendrive_world), loadable by name."""
+        self._generated[name] = xodr
 
     def names(self) -> list[str]:
         """Built-in maps and the stem of every .xodr file found; sorted, no duplicates."""
@@ -124,6 +129,8 @@ class MapCatalog:
         if name.strip().lower().endswith(".xodr"):
             return self._from_path(name)
         short = short_name(name)
+        if short in self._generated:
+            return MapSource(short, self._generated[short], "client")
         candidates = [short]
         if short.endswith(_OPT_SUFFIX):
             candidates.append(short[: -len(_OPT_SUFFIX)])

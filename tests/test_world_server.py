@@ -1,0 +1,45 @@
+"""World-level calls through the real client: maps, reload, OpenDRIVE worlds, weather."""
+
+from __future__ import annotations
+
+import carla
+import pytest
+
+from tests.conftest import require_town
+
+
+def test_available_maps_list_builtins_and_search_path(client: carla.Client) -> None:
+    maps = client.get_available_maps()
+    assert "/Game/Carla/Maps/GridTown" in maps
+    assert "/Game/Carla/Maps/Town03" in maps
+
+
+def test_reload_world_starts_a_new_episode_without_actors(client: carla.Client) -> None:
+    world = client.get_world()
+    library = world.get_blueprint_library()
+    world.spawn_actor(library.find("vehicle.audi.a2"), world.get_map().get_spawn_points()[0])
+    reloaded = client.reload_world()
+    assert reloaded.id != world.id
+    assert not reloaded.get_actors().filter("vehicle.*")
+    assert reloaded.get_actors().filter("traffic.traffic_light")  # the map's lights are back
+
+
+def test_unknown_map_gets_carlas_error(client: carla.Client) -> None:
+    with pytest.raises(RuntimeError, match="Map 'Town99' not found"):
+        client.load_world("Town99")
+
+
+def test_generate_opendrive_world_loads_the_text(client: carla.Client) -> None:
+    xodr = require_town("Town02").read_text()
+    world = client.generate_opendrive_world(xodr)
+    assert world.get_map().name.endswith("OpenDriveMap")
+    assert len(world.get_map().get_spawn_points()) > 50
+
+
+def test_weather_round_trips_every_field(client: carla.Client) -> None:
+    world = client.get_world()
+    world.set_weather(carla.WeatherParameters.HardRainSunset)
+    got = world.get_weather()
+    assert got.precipitation == pytest.approx(100.0)
+    assert got.sun_altitude_angle == pytest.approx(15.0)
+    assert got.fog_density == pytest.approx(7.0)
