@@ -10,26 +10,10 @@ from collections.abc import Sequence
 from dataclasses import astuple
 from typing import Any
 
+from runner.catalog import WEATHER_FIELDS
 from runner.sim.world.actors import Actor, VehicleControl
 from runner.sim.world.geometry import BoundingBox, Transform, Vec3
 from runner.sim.world.settings import EpisodeSettings
-
-WEATHER_FIELDS = (
-    "cloudiness",
-    "precipitation",
-    "precipitation_deposits",
-    "wind_intensity",
-    "sun_azimuth_angle",
-    "sun_altitude_angle",
-    "fog_density",
-    "fog_distance",
-    "fog_falloff",
-    "wetness",
-    "scattering_intensity",
-    "mie_scattering_scale",
-    "rayleigh_scattering_scale",
-    "dust_storm",
-)
 
 
 class DecodeError(ValueError):

@@ -7,7 +7,6 @@ call on the client's Traffic Manager thread kills the client process.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import socket
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
+
+from runner.sim.protocol.listener import Listener, close_quietly
 
 log = logging.getLogger("runner.sim.rpc")
 
@@ -52,48 +53,32 @@ class RpcServer:
     def __init__(self, host: str, port: int, dispatch: Dispatch, on_close: OnClose) -> None:
         self._dispatch = dispatch
         self._on_close = on_close
-        self._sock = socket.create_server((host, port), reuse_port=False)
-        self._sock.settimeout(0.2)
+        self._listener = Listener(host, port, self._accepted, "rpc-accept")
         self._ids = itertools.count(1)
-        self._running = threading.Event()
-        self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
 
     @property
     def port(self) -> int:
-        return int(self._sock.getsockname()[1])
+        return self._listener.port
 
     def start(self) -> None:
-        self._running.set()
-        self._thread = threading.Thread(target=self._accept_loop, name="rpc-accept", daemon=True)
-        self._thread.start()
+        self._listener.start()
 
     def stop(self) -> None:
-        self._running.clear()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
-        self._sock.close()
+        self._listener.stop()
         with self._lock:
             conns = list(self._conns)
         for c in conns:
-            _close_quietly(c)
+            close_quietly(c)
 
-    def _accept_loop(self) -> None:
-        while self._running.is_set():
-            try:
-                sock, addr = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                break
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = Connection(next(self._ids), f"{addr[0]}:{addr[1]}")
-            with self._lock:
-                self._conns.add(sock)
-            threading.Thread(
-                target=self._serve, args=(sock, conn), name=f"rpc-{conn.id}", daemon=True
-            ).start()
+    def _accepted(self, sock: socket.socket, addr: tuple[str, int]) -> None:
+        conn = Connection(next(self._ids), f"{addr[0]}:{addr[1]}")
+        with self._lock:
+            self._conns.add(sock)
+        threading.Thread(
+            target=self._serve, args=(sock, conn), name=f"rpc-{conn.id}", daemon=True
+        ).start()
 
     def _serve(self, sock: socket.socket, conn: Connection) -> None:
         log.debug("client %s connected (connection %d)", conn.peer, conn.id)
@@ -102,7 +87,7 @@ class RpcServer:
         )
         packer = msgpack.Packer(use_bin_type=True)
         try:
-            while self._running.is_set():
+            while self._listener.running:
                 data = sock.recv(1 << 16)
                 if not data:
                     break
@@ -116,7 +101,7 @@ class RpcServer:
         finally:
             with self._lock:
                 self._conns.discard(sock)
-            _close_quietly(sock)
+            close_quietly(sock)
             log.debug("client %s disconnected", conn.peer)
             self._on_close(conn)
 
@@ -135,9 +120,3 @@ class RpcServer:
             log.exception("internal error in %s", method)
             return packer.pack([1, msgid, f"internal error in function {method}", None])
         return encode_response(msgid, result, packer)
-
-
-def _close_quietly(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()

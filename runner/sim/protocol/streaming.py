@@ -8,11 +8,12 @@ and a byte-bounded queue, so a slow consumer never stalls the simulation.
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
 import socket
 import struct
 import threading
+
+from runner.sim.protocol.listener import Listener, close_quietly
 
 log = logging.getLogger("runner.sim.streaming")
 
@@ -54,7 +55,7 @@ class _Subscriber:
         with self._cond:
             self.alive = False
             self._cond.notify()
-        _shutdown(self.sock)
+        close_quietly(self.sock)
 
     def _write_loop(self) -> None:
         try:
@@ -76,7 +77,7 @@ class _Subscriber:
             pass
         finally:
             self.alive = False
-            _shutdown(self.sock)
+            close_quietly(self.sock)
 
 
 def _peer_closed(sock: socket.socket) -> bool:
@@ -88,38 +89,24 @@ def _peer_closed(sock: socket.socket) -> bool:
         return True
 
 
-def _shutdown(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
-
-
 class StreamServer:
     """Accepts stream subscriptions and fans published frames out to subscribers."""
 
     def __init__(self, host: str, port: int) -> None:
-        self._sock = socket.create_server((host, port))
-        self._sock.settimeout(0.2)
+        self._listener = Listener(host, port, self._accepted, "stream-accept")
         self._subs: dict[int, list[_Subscriber]] = {}
         self._lock = threading.Lock()
         self._subscribed = threading.Condition(self._lock)
-        self._running = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
-        return int(self._sock.getsockname()[1])
+        return self._listener.port
 
     def start(self) -> None:
-        self._running.set()
-        self._thread = threading.Thread(target=self._accept_loop, name="stream-accept", daemon=True)
-        self._thread.start()
+        self._listener.start()
 
     def stop(self) -> None:
-        self._running.clear()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
-        self._sock.close()
+        self._listener.stop()
         with self._lock:
             subs = [s for group in self._subs.values() for s in group]
             self._subs.clear()
@@ -157,15 +144,8 @@ class StreamServer:
         for s in group:
             s.close()
 
-    def _accept_loop(self) -> None:
-        while self._running.is_set():
-            try:
-                sock, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                break
-            threading.Thread(target=self._subscribe, args=(sock,), daemon=True).start()
+    def _accepted(self, sock: socket.socket, addr: tuple[str, int]) -> None:
+        threading.Thread(target=self._subscribe, args=(sock,), daemon=True).start()
 
     def _subscribe(self, sock: socket.socket) -> None:
         sock.settimeout(5.0)
@@ -178,10 +158,9 @@ class StreamServer:
                 head += chunk
         except OSError as exc:
             log.warning("stream subscription failed: %s", exc)
-            _shutdown(sock)
+            close_quietly(sock)
             return
         sock.settimeout(None)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         (stream_id,) = struct.unpack("<I", head)
         sub = _Subscriber(sock, stream_id)
         with self._subscribed:
