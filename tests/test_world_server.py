@@ -43,3 +43,32 @@ def test_weather_round_trips_every_field(client: carla.Client) -> None:
     assert got.precipitation == pytest.approx(100.0)
     assert got.sun_altitude_angle == pytest.approx(15.0)
     assert got.fog_density == pytest.approx(7.0)
+
+
+def test_no_rendering_mode_stops_camera_frames(client: carla.Client) -> None:
+    import queue
+
+    world = client.load_world("CrossTown")
+    settings = world.get_settings()
+    settings.synchronous_mode = True
+    settings.fixed_delta_seconds = 0.05
+    world.apply_settings(settings)
+    bp = world.get_blueprint_library().find("sensor.camera.depth")
+    bp.set_attribute("image_size_x", "64")
+    bp.set_attribute("image_size_y", "48")
+    camera = world.spawn_actor(bp, carla.Transform(carla.Location(z=5.0)))
+    frames: queue.Queue[carla.Image] = queue.Queue()
+    camera.listen(frames.put)
+    try:
+        world.tick()
+        assert frames.get(timeout=30).width == 64
+        settings.no_rendering_mode = True
+        world.apply_settings(settings)
+        while not frames.empty():
+            frames.get()
+        for _ in range(3):
+            world.tick()
+        assert frames.empty()
+    finally:
+        camera.stop()
+        camera.destroy()

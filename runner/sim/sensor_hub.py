@@ -132,8 +132,8 @@ class SensorHub:
                 self._collisions(rt)
             elif a.type_id == "sensor.lidar.ray_cast":
                 self._lidar(rt, dt_s)
-        if cameras:
-            self._cameras(cameras)
+        if cameras and not self.sim.episode.settings.no_rendering_mode:
+            self._cameras(cameras)  # no_rendering_mode: like CARLA, cameras deliver nothing
 
     def _publish(self, rt: _Runtime, payload: bytes) -> None:
         self.sim.stream.publish(rt.actor.stream_id, payload)
