@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,6 +55,7 @@ SETTINGS_FIELDS = (
 )
 CLEANUP_TIMEOUT_S = 10.0
 PROBE_TIMEOUT_S = 2.0
+CALLBACK_DRAIN_S = 0.5  # see Teardown._stop_sensors
 
 
 def settings_to_dict(settings: Any) -> dict[str, Any]:
@@ -167,6 +169,14 @@ class Teardown:
             self.problems.append(f"teardown: {what} failed: {exc}")
 
     def _stop_sensors(self) -> None:
+        """Stop listening, after letting in-flight callbacks finish.
+
+        The carla client keeps the GIL while `stop()` unsubscribes, and a callback still
+        being delivered waits for the GIL: stopping then can deadlock the client. Between
+        ticks no new data arrives, so a short pause with the GIL released drains them.
+        """
+        if self._sensors:
+            time.sleep(CALLBACK_DRAIN_S)
         for sensor in reversed(self._sensors):
             with contextlib.suppress(RuntimeError):
                 if sensor.is_listening():

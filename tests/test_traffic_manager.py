@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import time
 from dataclasses import dataclass, field
 
 import carla
@@ -92,6 +93,7 @@ def test_fifty_autopilot_vehicles_drive_town03(client: carla.Client) -> None:
                     seen.sample(vehicle, road)
         moved = [v.get_location().distance(start[v.id]) for v in vehicles]
     finally:
+        time.sleep(0.5)  # let in-flight callbacks finish: stop() during one can deadlock
         for sensor in sensors:
             sensor.stop()
         client.apply_batch_sync([carla.command.DestroyActor(a) for a in sensors + vehicles])

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from runner.sim.server import DEFAULT_MAP, READY_PREFIX
+from runner.sim.server import DEFAULT_MAP, PARENT_PID_ENV, READY_PREFIX
 
 START_TIMEOUT_S = 60.0
 
@@ -66,6 +66,7 @@ class EmbeddedServer:
         for d in self._maps_dirs:
             cmd += ["--maps-dir", d]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env[PARENT_PID_ENV] = str(os.getpid())  # the server exits if we die unannounced
         self._proc = subprocess.Popen(  # own session: a terminal's Ctrl-C reaches only us
             cmd,
             stdout=subprocess.PIPE,

@@ -120,6 +120,7 @@ def _free_port(host: str) -> int:
 
 
 READY_PREFIX = "embedded CARLA server listening on "
+PARENT_PID_ENV = "RUNNER_SIM_PARENT_PID"  # set by EmbeddedServer: exit if that process dies
 
 
 def serve_forever(
@@ -130,10 +131,23 @@ def serve_forever(
     logging.basicConfig(level=level, format="%(asctime)s %(name)s: %(message)s")
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    parent = int(os.environ.get(PARENT_PID_ENV, "0"))
     with SimulatorServer(host, port, maps_dirs, default_map) as server:
         print(f"{READY_PREFIX}{host}:{server.port}", flush=True)
         try:
             while not done.wait(0.5):
-                pass
+                if parent and not _alive(parent):
+                    log.warning("parent process %d is gone; stopping", parent)
+                    break
         except KeyboardInterrupt:
             pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
