@@ -1,17 +1,21 @@
 """50 Traffic-Manager vehicles on Town03 for 2,000 synchronous ticks (issue 2 acceptance).
 
 Prints what it measured (lane deviation, red-light behaviour, collisions), so a run
-with `-s` doubles as a report.
+with `-s` doubles as a report. Collisions are found from each tick's snapshot (boxes
+overlapping by more than 5 cm), not with 50 collision-sensor callbacks: Python
+callbacks on client threads beside the in-client Traffic Manager have stalled the
+carla client itself (see the closing note of issue 2).
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import statistics
-import time
 from dataclasses import dataclass, field
 
 import carla
+import numpy as np
 
 from tests.conftest import require_town
 
@@ -19,6 +23,7 @@ TM_PORT = 8131
 VEHICLES = 50
 TICKS = 2000
 SAMPLE_EVERY = 10
+SLACK_M = 0.05  # overlaps shallower than this are touching, not colliding
 
 
 @dataclass
@@ -27,7 +32,7 @@ class Observations:
     at_red: int = 0
     stopped_at_red: int = 0
     ran_red: int = 0
-    collisions: list[tuple[int, int]] = field(default_factory=list)
+    collisions: set[tuple[int, int]] = field(default_factory=set)
     previous: dict[int, tuple[bool, bool]] = field(default_factory=dict)
 
     def sample(self, vehicle: carla.Vehicle, road: carla.Map) -> None:
@@ -45,6 +50,46 @@ class Observations:
         if was_red and wp.is_junction and not was_in_junction:
             self.ran_red += 1
         self.previous[vehicle.id] = (red, wp.is_junction)
+
+
+def _corners(t: carla.Transform, box: carla.BoundingBox) -> np.ndarray:
+    yaw = np.radians(t.rotation.yaw)
+    axis_x, axis_y = np.array([np.cos(yaw), np.sin(yaw)]), np.array([-np.sin(yaw), np.cos(yaw)])
+    centre = np.array([t.location.x, t.location.y]) + box.location.x * axis_x
+    ex, ey = box.extent.x - SLACK_M, box.extent.y - SLACK_M
+    return np.array(
+        [centre + sx * ex * axis_x + sy * ey * axis_y for sx in (-1, 1) for sy in (-1, 1)]
+    )
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Separating-axis test of two rectangles given by their corners."""
+    for poly in (a, b):
+        for edge in (poly[1] - poly[0], poly[2] - poly[0]):  # corners: (-,-) (-,+) (+,-) (+,+)
+            axis = np.array([-edge[1], edge[0]])
+            pa, pb = a @ axis, b @ axis
+            if pa.max() < pb.min() or pb.max() < pa.min():
+                return False
+    return True
+
+
+def _contacts(
+    snapshot: carla.WorldSnapshot, boxes: dict[int, carla.BoundingBox]
+) -> set[tuple[int, int]]:
+    corners = {}
+    for vid, box in boxes.items():
+        actor = snapshot.find(vid)
+        if actor is not None:
+            corners[vid] = _corners(actor.get_transform(), box)
+    ids = sorted(corners)
+    centres = np.array([corners[i].mean(axis=0) for i in ids])
+    pairs = set()
+    for a, b in itertools.combinations(range(len(ids)), 2):
+        if np.linalg.norm(centres[a] - centres[b]) < 8.0 and _overlap(
+            corners[ids[a]], corners[ids[b]]
+        ):
+            pairs.add((ids[a], ids[b]))
+    return pairs
 
 
 def _spawn(client: carla.Client, world: carla.World) -> list[carla.Vehicle]:
@@ -79,28 +124,23 @@ def test_fifty_autopilot_vehicles_drive_town03(client: carla.Client) -> None:
     vehicles = _spawn(client, world)
     assert len(vehicles) == VEHICLES
     seen = Observations()
-    collision_bp = world.get_blueprint_library().find("sensor.other.collision")
-    sensors = [world.spawn_actor(collision_bp, carla.Transform(), attach_to=v) for v in vehicles]
-    for sensor, vehicle in zip(sensors, vehicles, strict=True):
-        sensor.listen(lambda e, vid=vehicle.id: seen.collisions.append((vid, e.other_actor.id)))
+    boxes = {v.id: v.bounding_box for v in vehicles}
     road = world.get_map()
     start = {v.id: v.get_location() for v in vehicles}
     try:
         for tick in range(TICKS):
             world.tick()
+            seen.collisions |= _contacts(world.get_snapshot(), boxes)
             if tick % SAMPLE_EVERY == 0:
                 for vehicle in vehicles:
                     seen.sample(vehicle, road)
         moved = [v.get_location().distance(start[v.id]) for v in vehicles]
     finally:
-        time.sleep(0.5)  # let in-flight callbacks finish: stop() during one can deadlock
-        for sensor in sensors:
-            sensor.stop()
-        client.apply_batch_sync([carla.command.DestroyActor(a) for a in sensors + vehicles])
+        client.apply_batch_sync([carla.command.DestroyActor(a) for a in vehicles])
         tm.set_synchronous_mode(False)
         tm.shut_down()  # a TM outliving its server crashes the client process
 
-    pairs = {tuple(sorted(p)) for p in seen.collisions}
+    pairs = seen.collisions
     deviations = sorted(seen.lane_deviation_m)
     p99 = deviations[int(len(deviations) * 0.99)]
     print(
@@ -108,7 +148,7 @@ def test_fifty_autopilot_vehicles_drive_town03(client: carla.Client) -> None:
         f" p99 {p99:.2f} m, max {deviations[-1]:.2f} m"
         f"\nred-light samples {seen.at_red}, stopped {seen.stopped_at_red},"
         f" entered a junction on red {seen.ran_red}"
-        f"\ncollision events {len(seen.collisions)}, distinct pairs {len(pairs)}"
+        f"\nvehicle pairs whose boxes overlapped (> {SLACK_M * 100:.0f} cm): {len(pairs)}"
         f"\nmedian distance from start after {TICKS} ticks: {statistics.median(moved):.0f} m"
     )
     assert statistics.median(moved) > 30.0, "the traffic did not drive"
