@@ -25,8 +25,9 @@ from runner.sim.world.maps import (
     short_name,
     spawn_points,
 )
+from tests.conftest import shared_maps_dir
 
-MAPS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "maps"
+MAPS_DIR = shared_maps_dir()
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.conftest import shared_maps_dir
 
 carla = pytest.importorskip("carla")
 
@@ -21,7 +22,7 @@ from runner.sim.render.renderer import CameraRequest, Renderer  # noqa: E402
 from runner.sim.world.actors import Actor, ActorKind  # noqa: E402
 from runner.sim.world.geometry import BoundingBox, Transform  # noqa: E402
 
-MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
+MAPS = shared_maps_dir()
 W, H, FOV = 800, 600, 90.0
 CAR_ID, PROP_ID = 4242, 77
 CAR_BOX = BoundingBox((0.0, 0.0, 0.75), (2.3, 1.0, 0.75))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.conftest import shared_maps_dir
 
 carla = pytest.importorskip("carla")
 
@@ -16,7 +17,7 @@ from runner.sim.render.renderer import Renderer  # noqa: E402
 from runner.sim.world.actors import Actor, ActorKind  # noqa: E402
 from runner.sim.world.geometry import BoundingBox, Transform  # noqa: E402
 
-MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
+MAPS = shared_maps_dir()
 CAR_BOX = BoundingBox((0.0, 0.0, 0.75), (2.3, 1.0, 0.75))
 EXACT = {  # no random drop-off, no noise: every hit in range comes back
     "channels": "32",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+
+from tests.conftest import shared_maps_dir
 
 carla = pytest.importorskip("carla")
 
@@ -16,7 +16,7 @@ from runner.sim.render.scene import build_scene  # noqa: E402
 from runner.sim.world.actors import Actor, ActorKind, TrafficLight, TrafficLightState  # noqa: E402
 from runner.sim.world.geometry import Transform  # noqa: E402
 
-MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
+MAPS = shared_maps_dir()
 W, H = 400, 300
 
 

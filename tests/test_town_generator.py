@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from pathlib import Path
 
 import carla
 import pytest
@@ -18,6 +17,7 @@ from runner.sim.world.town_generator import (
     generate_town,
     lane_moves,
 )
+from tests.conftest import shared_maps_dir
 
 # name -> (junctions, traffic-light landmarks, physical lights) as designed:
 # GridTown 4 four-way (16 refs each) + 8 T (8 refs each) + 4 corners (unsignalised).
@@ -162,7 +162,7 @@ def test_spec_validation() -> None:
 
 def test_carla_town01_uses_the_same_light_convention() -> None:
     """Pins the convention above to CARLA's own data: yaw = governed lane's travel."""
-    maps_dir = Path(__file__).resolve().parents[1].parent / "shared" / "maps"
+    maps_dir = shared_maps_dir()
     if not (maps_dir / "Town01.xodr").is_file():
         pytest.skip(f"CARLA town files not found in {maps_dir}")
     m = carla.Map("Town01", (maps_dir / "Town01.xodr").read_text())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import carla
@@ -13,8 +12,9 @@ from runner.sim.world.actors import Actor, ActorKind, TrafficLight, TrafficLight
 from runner.sim.world.geometry import BoundingBox, Transform
 from runner.sim.world.road_state import RoadIndex, RoadState
 from runner.sim.world.traffic_lights import LightSpec, TrafficLightController, traffic_light_groups
+from tests.conftest import shared_maps_dir
 
-MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
+MAPS = shared_maps_dir()
 G, Y, R = TrafficLightState.GREEN, TrafficLightState.YELLOW, TrafficLightState.RED
 
 

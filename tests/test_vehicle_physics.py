@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import carla
@@ -18,8 +17,9 @@ from runner.sim.world.vehicle_physics import (
     set_target_velocity,
     vehicle_limits,
 )
+from tests.conftest import shared_maps_dir
 
-MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"
+MAPS = shared_maps_dir()
 DT_S = 0.02
 FLAT = GroundQuery(None)
 

@@ -9,6 +9,7 @@ from tests.conftest import require_town
 
 
 def test_available_maps_list_builtins_and_search_path(client: carla.Client) -> None:
+    require_town("Town03")
     maps = client.get_available_maps()
     assert "/Game/Carla/Maps/GridTown" in maps
     assert "/Game/Carla/Maps/Town03" in maps
