@@ -73,3 +73,42 @@ def test_no_rendering_mode_stops_camera_frames(client: carla.Client) -> None:
     finally:
         camera.stop()
         camera.destroy()
+
+
+def test_lidar_and_camera_on_one_vehicle(client: carla.Client) -> None:
+    import queue
+
+    world = client.load_world("CrossTown")
+    settings = world.get_settings()
+    settings.synchronous_mode = True
+    settings.fixed_delta_seconds = 0.05
+    world.apply_settings(settings)
+    library = world.get_blueprint_library()
+    spot = world.get_map().get_spawn_points()[0]
+    car = world.spawn_actor(library.find("vehicle.audi.a2"), spot)
+    for _ in range(40):  # spawn points are 0.5 m above the road: let the car settle
+        world.tick()
+    lidar_bp = library.find("sensor.lidar.ray_cast")
+    lidar_bp.set_attribute("range", "50")
+    camera_bp = library.find("sensor.camera.depth")
+    camera_bp.set_attribute("image_size_x", "64")
+    camera_bp.set_attribute("image_size_y", "48")
+    mount = carla.Transform(carla.Location(z=2.4))
+    sensors = [world.spawn_actor(bp, mount, attach_to=car) for bp in (lidar_bp, camera_bp)]
+    data: queue.Queue[carla.SensorData] = queue.Queue()
+    for sensor in sensors:
+        sensor.listen(data.put)
+    try:
+        frame = world.tick()
+        got = [data.get(timeout=30), data.get(timeout=30)]
+        assert {d.frame for d in got} == {frame}
+        scan = next(d for d in got if isinstance(d, carla.LidarMeasurement))
+        assert len(scan) > 100
+        height = sensors[0].get_transform().location.z - (spot.location.z - 0.5)
+        below = sorted(p.point.z for p in scan if p.point.z < -1.5)  # the road around the car
+        assert below and abs(below[len(below) // 2] + height) < 0.3
+    finally:
+        for sensor in sensors:
+            sensor.stop()
+            sensor.destroy()
+        car.destroy()

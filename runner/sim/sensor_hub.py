@@ -13,10 +13,9 @@ from __future__ import annotations
 import copy
 import logging
 from collections import defaultdict
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from runner.sim.profiling import TIMER
 from runner.sim.protocol import codec
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from runner.sim.simulator import Simulator
 
 log = logging.getLogger("runner.sim.sensors")
-T = TypeVar("T")
 SUBSCRIPTION_WAIT_S = 2.0
 
 CAMERA_OUTPUTS = {
@@ -45,7 +43,6 @@ class _Runtime:
     sensor_tick_s: float
     next_due_s: float = 0.0
     state: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def due(self, elapsed_s: float) -> bool:
         if self.sensor_tick_s <= 0.0:
@@ -86,10 +83,6 @@ class SensorHub:
             self._expected.discard(stream_id)
             return self.sim.stream.wait_for_subscriber(stream_id, SUBSCRIPTION_WAIT_S)
         return self.sim.stream.has_subscribers(stream_id)
-
-    def on_gl_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn` on the thread that owns the OpenGL context, and wait for it."""
-        return self._gl.submit(fn, *args).result()
 
     def add(self, actor: Actor) -> None:
         rt = _Runtime(actor, _float_attr(actor, "sensor_tick", 0.0))
@@ -241,13 +234,18 @@ class SensorHub:
             self._pending.clear()
 
     def _lidar(self, rt: _Runtime, dt_s: float) -> None:
+        """Scans the rendered scene, so it runs on the GL thread, after this step's cameras."""
         from runner.sim.render.lidar import LidarScanner
 
-        if rt.state is None:
-            attrs = {k: v for k, (_, v) in rt.actor.attributes.items()}
-            rt.state = LidarScanner(self.renderer(), attrs)
-        actors = [a for a in self.sim.episode.actors.values() if a.id != rt.actor.parent_id]
-        payload = rt.state.scan(
-            self.sim.frame, self.sim.elapsed_s, rt.actor.transform, dt_s, actors
-        )
-        self._publish(rt, payload)
+        actors = [copy.copy(a) for a in self.sim.episode.actors.values()]
+        actors = [a for a in actors if a.id != rt.actor.parent_id]
+        frame, elapsed, pose = self.sim.frame, self.sim.elapsed_s, rt.actor.transform
+
+        def scan_and_publish() -> None:
+            if rt.state is None:
+                attrs = {k: v for k, (_, v) in rt.actor.attributes.items()}
+                rt.state = LidarScanner(self.renderer(), attrs)
+            payload = rt.state.scan(frame, elapsed, pose, dt_s, actors)
+            self.sim.stream.publish(rt.actor.stream_id, payload)
+
+        self._pending.append(self._gl.submit(scan_and_publish))

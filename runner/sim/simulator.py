@@ -17,7 +17,7 @@ from runner.catalog import DEFAULT_WEATHER
 from runner.sim.profiling import TIMER
 from runner.sim.protocol import world_state
 from runner.sim.protocol.streaming import StreamServer, make_token
-from runner.sim.world.actors import Actor, ActorKind
+from runner.sim.world.actors import Actor
 from runner.sim.world.episode import Episode, id_counter
 from runner.sim.world.loaded_map import LoadedMap, load_map
 from runner.sim.world.maps import MapCatalog
@@ -48,7 +48,6 @@ class Simulator:
         self.traffic_managers: dict[int, list[object]] = {}
         self.on_step: list[Callable[[Simulator], None]] = []
         self._last_step_wall = time.monotonic()
-        self._light_update_pending = False
         self.map: LoadedMap = load_map(maps.resolve(default_map))
         self.episode = self._new_episode(EpisodeSettings(), dict(DEFAULT_WEATHER))
         from runner.sim.sensor_hub import SensorHub
@@ -175,6 +174,3 @@ class Simulator:
     # -- queries ---------------------------------------------------------------------------
     def actor(self, actor_id: int) -> Actor | None:
         return self.episode.actors.get(actor_id)
-
-    def vehicles(self) -> list[Actor]:
-        return [a for a in self.episode.actors.values() if a.kind is ActorKind.VEHICLE]

@@ -33,7 +33,6 @@ class Episode:
     actors: dict[int, Actor] = field(default_factory=dict)
     spectator_id: int = 0
     imu_gravity: float = 9.81
-    lights_frozen: bool = False
     physics_controls: dict[int, list[Any]] = field(default_factory=dict)
     ackermann: dict[int, list[float]] = field(default_factory=dict)
     wheel_angles: dict[tuple[int, int, str], float] = field(default_factory=dict)
