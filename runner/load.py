@@ -10,6 +10,7 @@ Nothing here contacts a simulator.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -37,20 +38,30 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 Position = tuple[int, int]
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, parse and validate one scenario file; raises `ScenarioError`."""
+def load_scenario(path: str | Path, *, maps_dirs: Sequence[Path] = ()) -> Scenario:
+    """Read, parse and validate one scenario file; raises `ScenarioError`.
+
+    `maps_dirs` is the map search path (`runner.mapsearch.search_dirs`): a `map:` that
+    is neither a CARLA town nor built in must be an .xodr file there.
+    """
     source = Path(path)
     text = read_text(source)
-    return parse_scenario(text, file=str(path), base_dir=source.parent)
+    return parse_scenario(text, file=str(path), base_dir=source.parent, maps_dirs=maps_dirs)
 
 
-def parse_scenario(text: str, *, file: str = "<string>", base_dir: Path | None = None) -> Scenario:
+def parse_scenario(
+    text: str,
+    *,
+    file: str = "<string>",
+    base_dir: Path | None = None,
+    maps_dirs: Sequence[Path] = (),
+) -> Scenario:
     """Validate scenario text (e.g. a rendered sweep template); `file` names it in errors."""
     if len(text) > MAX_FILE_BYTES:
         raise ScenarioError.single(file, f"text is {len(text)} characters; limit is 1 MB")
     tree = _Tree(file)
     data = tree.build_document(text)
-    return _validate(data, tree, base_dir)
+    return _validate(data, tree, {"base_dir": base_dir, "maps_dirs": tuple(maps_dirs)})
 
 
 def read_text(path: Path) -> str:
@@ -235,10 +246,10 @@ def dotted(loc: Loc) -> str:
     return out
 
 
-def _validate(data: dict[str, Any], tree: _Tree, base_dir: Path | None) -> Scenario:
+def _validate(data: dict[str, Any], tree: _Tree, context: dict[str, Any]) -> Scenario:
     problems = list(tree.problems)
     try:
-        scenario = Scenario.model_validate(data, context={"base_dir": base_dir})
+        scenario = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             found = _translate(dict(error), data, tree)

@@ -402,8 +402,9 @@ class Scenario(_Model):
     @field_validator("map")
     @classmethod
     def _known_map(cls, value: str, info: ValidationInfo) -> str:
-        base_dir = (info.context or {}).get("base_dir")
-        raise_issues(_finding_issues(unknown_map(value, base_dir)))
+        context = info.context or {}
+        finding = unknown_map(value, context.get("base_dir"), context.get("maps_dirs", ()))
+        raise_issues(_finding_issues(finding))
         return value
 
     @model_validator(mode="after")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from runner.catalog import (
@@ -18,17 +18,16 @@ from runner.catalog import (
     ATTR_INT,
     ATTR_RGBCOLOR,
     ATTR_STRING,
-    CARLA_TOWNS,
     AttributeSpec,
     all_blueprints,
     filter_blueprints,
     find_blueprint,
 )
+from runner.mapsearch import known_map_names
 
 Finding = tuple[str, "str | None"]
 """(message, did-you-mean hint or None)."""
 
-FALLBACK_BUILTIN_MAPS = ("GridTown",)
 _LEADING_ZEROS = re.compile(r"(?<!\d)0+(?=\d)")
 _RGB = re.compile(r"^\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*$")
 _TYPE_NAMES = {
@@ -81,25 +80,18 @@ def empty_filter(pattern: str, prefix: str = "vehicle.") -> Finding | None:
     return f"filter {pattern!r} matches no {prefix.rstrip('.')} blueprint", hint
 
 
-def map_names() -> list[str]:
-    """CARLA's towns plus the built-in and on-disk maps the embedded simulator knows."""
-    try:
-        from runner.sim.world.maps import MapCatalog
+def unknown_map(name: str, base_dir: Path | None, maps_dirs: Sequence[Path] = ()) -> Finding | None:
+    """A town name must be known; an .xodr path must exist (relative to the scenario).
 
-        local = MapCatalog().names()
-    except ImportError:
-        local = list(FALLBACK_BUILTIN_MAPS)
-    return [*CARLA_TOWNS, *local]
-
-
-def unknown_map(name: str, base_dir: Path | None) -> Finding | None:
-    """A town name must be known; an .xodr path must exist (relative to the scenario)."""
+    Known: CARLA's towns, the built-in maps, and .xodr files in `maps_dirs` (the run's
+    own search path, `runner.mapsearch.search_dirs`), so validate and run agree.
+    """
     if name.strip().lower().endswith(".xodr"):
         path = Path(name).expanduser()
         resolved = path if path.is_absolute() else (base_dir or Path.cwd()) / path
         return None if resolved.is_file() else (f"OpenDRIVE file not found: {resolved}", None)
     short = name.rsplit("/", 1)[-1]
-    names = map_names()
+    names = known_map_names(maps_dirs)
     if short in names:
         return None
     return f"unknown map {name!r}", did_you_mean(short, names)

@@ -8,7 +8,7 @@ from pathlib import Path
 import carla
 import pytest
 
-from runner import recording
+from runner import recorder as recording
 
 TICKS = 40
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.sim.recorder import format as fmt
-from runner.sim.recorder import paths, reader
-from runner.sim.recorder.format import PacketId, cpp_float
+from runner.recorder import format as fmt
+from runner.recorder import paths, reader
+from runner.recorder.format import PacketId, cpp_float
 from runner.sim.recorder.writer import Recorder
 from runner.sim.world.actors import Actor, ActorKind, TrafficLight, VehicleState
 from runner.sim.world.geometry import Transform

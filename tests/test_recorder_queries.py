@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from runner import recording
-from runner.sim.recorder import queries
-from runner.sim.recorder.format import NON_ACTOR_ID
+from runner import recorder as recording
+from runner.recorder import queries
+from runner.recorder.format import NON_ACTOR_ID
 from runner.sim.recorder.writer import Recorder
 from runner.sim.world.actors import Actor, ActorKind, TrafficLight, VehicleState, kind_of
 from runner.sim.world.geometry import Transform

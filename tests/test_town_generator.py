@@ -171,3 +171,11 @@ def test_carla_town01_uses_the_same_light_convention() -> None:
         governed = m.get_waypoint_xodr(lm.road_id, lane, lm.s)
         diff = (lm.transform.rotation.yaw - governed.transform.rotation.yaw + 180) % 360 - 180
         assert abs(diff) < 5.0
+
+
+def test_catalog_names_the_generated_towns() -> None:
+    """The runner validates map names from the pinned catalog without the generator."""
+    from runner.catalog import BUILTIN_MAPS, DEFAULT_MAP
+
+    assert set(BUILTIN_MAPS) == set(BUILTIN_TOWNS)
+    assert DEFAULT_MAP in BUILTIN_MAPS

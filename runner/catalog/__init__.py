@@ -5,7 +5,7 @@ embedded simulator; it imports neither carla nor numpy.
 """
 
 from runner.catalog.library import all_blueprints, filter_blueprints, find_blueprint
-from runner.catalog.maps import CARLA_TOWNS
+from runner.catalog.maps import BUILTIN_MAPS, CARLA_TOWNS, DEFAULT_MAP
 from runner.catalog.sensors import SENSOR_BLUEPRINTS
 from runner.catalog.spec import (
     ATTR_BOOL,
@@ -30,7 +30,9 @@ __all__ = [
     "ATTR_INT",
     "ATTR_RGBCOLOR",
     "ATTR_STRING",
+    "BUILTIN_MAPS",
     "CARLA_TOWNS",
+    "DEFAULT_MAP",
     "DEFAULT_WEATHER",
     "SENSOR_BLUEPRINTS",
     "WEATHER_FIELDS",

@@ -26,3 +26,8 @@ CARLA_TOWNS: tuple[str, ...] = (
 )
 
 DEFAULT_TOWN = "Town10HD_Opt"  # what a fresh CARLA 0.9.12+ server loads
+
+BUILTIN_MAPS: tuple[str, ...] = ("CrossTown", "GridTown")
+"""Maps the embedded simulator generates itself (no data file needed)."""
+DEFAULT_MAP = "GridTown"
+"""The built-in map an embedded world starts with when nothing names one."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from runner.sim.server import DEFAULT_MAP, serve_forever
+from runner.catalog import DEFAULT_MAP
+from runner.sim.server import serve_forever
 
 
 def main() -> None:

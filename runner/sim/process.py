@@ -5,6 +5,9 @@
 
 A separate process is required (the carla client holds the GIL while it waits) and
 welcome (the server gets its own core). The child is stopped with SIGTERM, then killed.
+
+This is the runner's only door into the simulator package: it imports nothing of the
+server (the child is `python -m runner.sim`), so `import runner.execute` stays light.
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from runner.sim.server import DEFAULT_MAP, PARENT_PID_ENV, READY_PREFIX
+from runner.catalog import DEFAULT_MAP
 
 START_TIMEOUT_S = 60.0
+READY_PREFIX = "embedded CARLA server listening on "
+"""The child prints this, then host:port, once it accepts connections."""
+PARENT_PID_ENV = "RUNNER_SIM_PARENT_PID"
+"""Set for the child: it exits when that process (its launcher) dies unannounced."""
 
 
 class ServerStartError(RuntimeError):

@@ -17,15 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from runner.catalog import DEFAULT_MAP
 from runner.sim.handlers import dispatch
+from runner.sim.process import PARENT_PID_ENV, READY_PREFIX
 from runner.sim.protocol.rpc import Connection, RpcServer
 from runner.sim.protocol.streaming import StreamServer
 from runner.sim.simulator import Simulator
 from runner.sim.world.maps import MapCatalog
 
 log = logging.getLogger("runner.sim")
-
-DEFAULT_MAP = "GridTown"
 
 
 class SimulatorServer:
@@ -117,10 +117,6 @@ def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
-
-
-READY_PREFIX = "embedded CARLA server listening on "
-PARENT_PID_ENV = "RUNNER_SIM_PARENT_PID"  # set by EmbeddedServer: exit if that process dies
 
 
 def serve_forever(

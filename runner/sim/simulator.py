@@ -53,7 +53,7 @@ class Simulator:
         from runner.sim.sensor_hub import SensorHub
 
         self.sensors: SensorHub = SensorHub(self)
-        from runner.sim.recording import RecorderHost
+        from runner.sim.recorder.host import RecorderHost
 
         self.recorder = RecorderHost(self)
         self._ticker_stop = threading.Event()

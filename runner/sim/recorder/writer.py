@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, BinaryIO
 
-from runner.sim.recorder import format as fmt
-from runner.sim.recorder.format import PacketId
+from runner.recorder import format as fmt
+from runner.recorder.format import PacketId
 from runner.sim.world.actors import Actor, ActorKind
 
 Row = tuple[Any, ...]

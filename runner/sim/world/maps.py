@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
 import threading
 from collections import OrderedDict
@@ -21,6 +20,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runner.catalog import DEFAULT_MAP
+from runner.mapsearch import search_dirs, xodr_files
+from runner.settings import Settings
 from runner.sim.world.map_spawn import spawn_points
 from runner.sim.world.town_generator import BUILTIN_TOWNS, generate_town
 
@@ -44,8 +46,6 @@ __all__ = [
 ]
 
 BUILTIN_ORIGIN = "builtin"
-DEFAULT_MAP = "GridTown"
-"""The built-in map a world starts with when nothing names one."""
 
 _ASSET_PREFIX = "/Game/Carla/Maps/"
 _INFO_PREFIX = "Carla/Maps/"
@@ -94,23 +94,20 @@ def map_info_name(name: str) -> str:
     return _INFO_PREFIX + short_name(name)
 
 
-def default_search_dirs(extra_dirs: Sequence[str | Path] = ()) -> list[Path]:
-    """The map search path, in order, read from the environment now."""
-    dirs = [Path(d) for d in extra_dirs]
-    dirs += [Path(p) for p in os.environ.get("CARLA_MAPS_PATH", "").split(os.pathsep) if p]
-    carla_root = os.environ.get("CARLA_ROOT")
-    if carla_root:
-        dirs.append(Path(carla_root, "CarlaUE4", "Content", "Carla", "Maps", "OpenDrive"))
-    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    dirs.append(Path(cache_home, "carla-scenario-runner", "maps"))
-    return dirs
+def default_search_dirs(
+    extra_dirs: Sequence[str | Path] = (), settings: Settings | None = None
+) -> list[Path]:
+    """The map search path (runner.mapsearch), from `settings` or the environment."""
+    return search_dirs(settings or Settings.from_env(), extra_dirs)
 
 
 class MapCatalog:
     """Lists and resolves map names over built-in towns and the search path."""
 
-    def __init__(self, extra_dirs: Sequence[str | Path] = ()) -> None:
-        self.search_dirs: tuple[Path, ...] = tuple(default_search_dirs(extra_dirs))
+    def __init__(
+        self, extra_dirs: Sequence[str | Path] = (), settings: Settings | None = None
+    ) -> None:
+        self.search_dirs: tuple[Path, ...] = tuple(default_search_dirs(extra_dirs, settings))
         self._generated: dict[str, str] = {}
 
     def add_generated(self, name: str, xodr: str) -> None:
@@ -121,7 +118,7 @@ class MapCatalog:
         """Built-in maps and the stem of every .xodr file found; sorted, no duplicates."""
         found = set(BUILTIN_TOWNS)
         for folder in self.search_dirs:
-            found.update(path.stem for path in _xodr_files(folder))
+            found.update(path.stem for path in xodr_files(folder))
         return sorted(found)
 
     def resolve(self, name: str) -> MapSource:
@@ -154,7 +151,7 @@ class MapCatalog:
             if builtin is not None:
                 return MapSource(builtin, builtin_xodr(builtin), BUILTIN_ORIGIN)
             for folder in self.search_dirs:
-                files = {p.stem: p for p in _xodr_files(folder)}
+                files = {p.stem: p for p in xodr_files(folder)}
                 stem = _match(short, files, exact)
                 if stem is not None:
                     return MapSource(stem, _read_xodr(files[stem]), str(files[stem]))
@@ -166,13 +163,6 @@ def _match(name: str, options: Collection[str], exact: bool) -> str | None:
         return name if name in options else None
     lowered = name.lower()
     return next((o for o in sorted(options) if o.lower() == lowered), None)
-
-
-def _xodr_files(folder: Path) -> list[Path]:
-    try:
-        return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".xodr" and p.is_file())
-    except OSError:
-        return []
 
 
 def _read_xodr(path: Path) -> str:

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.sim.recorder import paths, queries
-from runner.sim.recorder.format import NON_ACTOR_ID
+from runner.recorder import paths, queries
+from runner.recorder.format import NON_ACTOR_ID
 from runner.sim.recorder.writer import Recorder
 from runner.sim.world.actors import Actor
 

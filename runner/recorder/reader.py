@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from runner.sim.recorder import format as fmt
+from runner.recorder import format as fmt
 
 Bytes = bytes | memoryview
 

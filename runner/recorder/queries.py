@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from runner.sim.recorder import format as fmt
-from runner.sim.recorder import packet_text, reader
-from runner.sim.recorder.format import PacketId, cpp_float
+from runner.recorder import format as fmt
+from runner.recorder import packet_text, reader
+from runner.recorder.format import PacketId, cpp_float
 
 CATEGORIES = "ovwtha"  # EventAdd type -> query category (TrafficSign reads as 'h')
 _POSITIONS = np.dtype([("id", "<u4"), ("loc", "<f4", 3), ("rot", "<f4", 3)])

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from runner.sim.recorder import format as fmt
-from runner.sim.recorder import reader
-from runner.sim.recorder.format import PacketId, cpp_float
+from runner.recorder import format as fmt
+from runner.recorder import reader
+from runner.recorder.format import PacketId, cpp_float
 
 PacketText = tuple[int | None, str]
 

@@ -2,8 +2,8 @@
 
 Files from either world can be read by either: a file a real CARLA server wrote can
 be queried here, and the text matches what the embedded server answers for it, byte
-for byte (both call `runner.sim.recorder.queries`). Bare names follow the server's
-rule and mean the local recordings folder (`runner.sim.recorder.paths`).
+for byte (both call `runner.recorder.queries`). Bare names follow the server's
+rule and mean the local recordings folder (`runner.recorder.paths`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import RecorderError
-from runner.sim.recorder import format as fmt
-from runner.sim.recorder import paths, queries, reader
+from runner.recorder import format as fmt
+from runner.recorder import paths, queries, reader
 
 DEFAULT_MIN_TIME_S = 30.0  # the values CARLA's example script uses
 DEFAULT_MIN_DISTANCE_CM = 100.0

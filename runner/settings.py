@@ -1,0 +1,74 @@
+"""Every environment variable the project reads, read once at the edge.
+
+The CLI (and the simulator's own entry point) builds one `Settings` with
+`Settings.from_env()` and passes it down; nothing below the edge calls `os.environ`.
+
+    CARLA_MAPS_PATH            extra folders of .xodr towns (os.pathsep-separated)
+    CARLA_ROOT                 a CARLA install: its Maps/OpenDrive folder is searched
+    XDG_CACHE_HOME             user cache (maps in carla-scenario-runner/maps)
+    XDG_DATA_HOME              user data (recordings in carla-scenario-runner/recordings)
+    CARLA_SCENARIO_RECORDINGS  the recordings folder for bare recorder file names
+    CARLA_HOST, CARLA_PORT     default server for `scenario run` (else embedded)
+    RUNNER_SIM_LOG             embedded server log level (INFO; debug logs every RPC)
+    RUNNER_SIM_PROFILE         1: the server logs where each step's time goes
+    CARLA_SIM_GL_BACKEND       moderngl backend for the renderer (egl)
+    RUNNER_FAULT_AT_TICK       test hook: the run fails right after captured tick N
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+APP_DIR = "carla-scenario-runner"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The environment as plain typed values."""
+
+    maps_path: tuple[Path, ...] = ()
+    carla_root: Path | None = None
+    cache_home: Path = Path.home() / ".cache"
+    recordings_dir: Path = Path.home() / ".local" / "share" / APP_DIR / "recordings"
+    carla_host: str | None = None
+    carla_port: int | None = None
+    sim_log_level: str = "INFO"
+    sim_profile: bool = False
+    gl_backend: str = "egl"
+    fault_at_tick: int | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every variable the project knows (see the module docstring)."""
+        env = os.environ if environ is None else environ
+        home = Path.home()
+        data_home = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
+        recordings = env.get("CARLA_SCENARIO_RECORDINGS")
+        return cls(
+            maps_path=tuple(Path(p) for p in env.get("CARLA_MAPS_PATH", "").split(os.pathsep) if p),
+            carla_root=Path(env["CARLA_ROOT"]) if env.get("CARLA_ROOT") else None,
+            cache_home=Path(env.get("XDG_CACHE_HOME") or home / ".cache"),
+            recordings_dir=(
+                Path(recordings).expanduser().absolute()
+                if recordings
+                else (data_home / APP_DIR / "recordings").expanduser().absolute()
+            ),
+            carla_host=env.get("CARLA_HOST") or None,
+            carla_port=_int_or_none(env.get("CARLA_PORT")),
+            sim_log_level=env.get("RUNNER_SIM_LOG", "INFO").upper(),
+            sim_profile=env.get("RUNNER_SIM_PROFILE", "") not in ("", "0"),
+            gl_backend=env.get("CARLA_SIM_GL_BACKEND", "egl"),
+            fault_at_tick=_int_or_none(env.get("RUNNER_FAULT_AT_TICK")),
+        )
+
+
+def _int_or_none(text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
