@@ -23,6 +23,7 @@ check: $(STAMP)
 	$(BIN)/ruff check runner tests bench
 	$(BIN)/ruff format --check runner tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 schemas: $(STAMP)
 	$(BIN)/scenario schema > schemas/scenario.schema.json

@@ -1,8 +1,11 @@
 """The `scenario` command: the only place that prints and exits.
 
-Exit codes: 0 ok, 1 the run failed, 2 bad input (`ScenarioError`), 130 interrupted.
-Heavy modules (pydantic models, the executor, the embedded server) are imported
-inside the subcommand that needs them, so `scenario --help` stays instant.
+Exit codes (one place, `run_cli`): 0 ok, 1 the run failed (`RunError`), 2 bad input
+(`ScenarioError`), 3 an internal error (a bug: its traceback goes to a log file whose
+path is printed, never a bare traceback), 130 interrupted. The environment is read
+once here (`Settings.from_env`) and passed down. Heavy modules (pydantic models, the
+executor, the embedded server) are imported inside the subcommand that needs them,
+so `scenario --help` stays instant.
 """
 
 from __future__ import annotations
@@ -11,25 +14,40 @@ import argparse
 import json
 import os
 import sys
+import time
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from runner.errors import RunError, RunnerError, ScenarioError
+from runner.settings import APP_DIR, Settings
+
+if TYPE_CHECKING:
+    from runner.plan import Plan
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+
+
+def _maps_dirs(args: argparse.Namespace) -> list[Path]:
+    """The map search path for this command: --maps-dir first, then the environment's."""
+    from runner.mapsearch import search_dirs
+
+    return search_dirs(args.settings, args.maps_dir)
 
 
 def _validate(args: argparse.Namespace) -> int:
     from runner.load import load_scenario
 
     status = EXIT_OK
+    maps_dirs = _maps_dirs(args)
     for file in args.files:
         try:
-            load_scenario(file)
+            load_scenario(file, maps_dirs=maps_dirs)
         except ScenarioError as exc:
             _print_problems(exc)
             status = EXIT_BAD_INPUT
@@ -38,12 +56,20 @@ def _validate(args: argparse.Namespace) -> int:
     return status
 
 
-def _plan(args: argparse.Namespace) -> int:
-    from runner.compile import compile_plan
+def _compiled(args: argparse.Namespace) -> Plan:
+    """The file's plan, retargeted to --host/--port: what `plan` prints is what `run` runs."""
+    from runner.compile import compile_plan, retarget
     from runner.load import load_scenario
+
+    scenario = load_scenario(args.file, maps_dirs=_maps_dirs(args))
+    plan = compile_plan(scenario, source=Path(args.file))
+    return retarget(plan, args.host, args.port)
+
+
+def _plan(args: argparse.Namespace) -> int:
     from runner.plan_format import format_plan, plan_to_dict
 
-    plan = compile_plan(load_scenario(args.file), source=Path(args.file))
+    plan = _compiled(args)
     if args.json:
         print(json.dumps(plan_to_dict(plan), indent=2))
     else:
@@ -59,48 +85,57 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from runner.compile import compile_plan
-    from runner.load import load_scenario
-
-    plan = compile_plan(load_scenario(args.file), source=Path(args.file))
+    plan = _compiled(args)
     try:
         from runner.execute import run_plan
+        from runner.tick_loop import fail_at_tick
     except ModuleNotFoundError as exc:
         raise RunError(f"cannot run: module {exc.name} is missing") from exc
 
+    fault = args.settings.fault_at_tick
     result = run_plan(
-        plan, host=args.host, port=args.port, out_dir=Path(args.out), maps_dirs=args.maps_dir
+        plan,
+        out_dir=Path(args.out),
+        maps_dirs=_maps_dirs(args),
+        hooks=None if fault is None else fail_at_tick(fault),
     )
     print("\n".join(result.summary_lines()))
     return EXIT_OK
 
 
 def _server(args: argparse.Namespace) -> int:
-    from runner.sim.server import serve_forever
-
-    serve_forever(args.host, args.port, args.maps_dir)
-    return EXIT_OK
+    """Become `python -m runner.sim` (the simulator's own entry point), in this process."""
+    command = [sys.executable, "-m", "runner.sim", "--host", args.host, "--port", str(args.port)]
+    for folder in _maps_dirs(args):
+        command += ["--maps-dir", str(folder)]
+    sys.stdout.flush()
+    os.execv(sys.executable, command)
 
 
 def _cleanup(args: argparse.Namespace) -> int:
     from runner.cleanup import cleanup_run
 
-    cleanup_run(Path(args.run_dir or "outputs"))
+    report = cleanup_run(Path(args.run_dir or "outputs"))
+    print("\n".join(report.summary_lines()))
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     """The argument parser; each subcommand stores its handler in `handler`."""
+    env = settings or Settings()
     parser = argparse.ArgumentParser(prog="scenario", description="Declarative CARLA scenarios.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     cmd = sub.add_parser("validate", help="check scenario files offline (exit 2 on errors)")
     cmd.add_argument("files", nargs="+", metavar="FILE")
+    _maps_dir_option(cmd)
     cmd.set_defaults(handler=_validate)
 
     cmd = sub.add_parser("plan", help="print the compiled plan without touching a server")
     cmd.add_argument("file", metavar="FILE")
     cmd.add_argument("--json", action="store_true", help="print the plan as JSON")
+    _server_options(cmd, env)
+    _maps_dir_option(cmd)
     cmd.set_defaults(handler=_plan)
 
     cmd = sub.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -108,8 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cmd = sub.add_parser("run", help="run a scenario and write its dataset")
     cmd.add_argument("file", metavar="FILE")
-    cmd.add_argument("--host", help="CARLA server host (overrides the scenario)")
-    cmd.add_argument("--port", type=int, help="CARLA server port (overrides the scenario)")
+    _server_options(cmd, env)
     cmd.add_argument("--out", default="outputs", metavar="DIR", help="output root (outputs)")
     _maps_dir_option(cmd)
     cmd.set_defaults(handler=_run)
@@ -120,12 +154,21 @@ def build_parser() -> argparse.ArgumentParser:
     _maps_dir_option(cmd)
     cmd.set_defaults(handler=_server)
 
-    cmd = sub.add_parser("cleanup", help="restore a server left in synchronous mode by a run")
+    cmd = sub.add_parser("cleanup", help="remove what a killed run left on its server")
     cmd.add_argument(
         "run_dir", nargs="?", metavar="RUN_DIR", help="a run folder (default: outputs)"
     )
     cmd.set_defaults(handler=_cleanup)
     return parser
+
+
+def _server_options(cmd: argparse.ArgumentParser, env: Settings) -> None:
+    cmd.add_argument(
+        "--host", default=env.carla_host, help="CARLA server host (overrides the scenario)"
+    )
+    cmd.add_argument(
+        "--port", type=int, default=env.carla_port, help="CARLA server port (overrides it)"
+    )
 
 
 def _maps_dir_option(cmd: argparse.ArgumentParser) -> None:
@@ -139,9 +182,20 @@ def _print_problems(exc: ScenarioError) -> None:
         print(str(problem), file=sys.stderr)
 
 
-def run_cli(argv: Sequence[str] | None = None) -> int:
+def _log_internal_error(settings: Settings, exc: BaseException) -> Path:
+    """Write the traceback of a bug to a log file; returns its path."""
+    folder = settings.cache_home / APP_DIR / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"internal-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    path.write_text("".join(traceback.format_exception(exc)))
+    return path
+
+
+def run_cli(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     """Parse `argv`, run the subcommand and return its exit code (for tests)."""
-    args = build_parser().parse_args(argv)
+    settings = settings or Settings.from_env()
+    args = build_parser(settings).parse_args(argv)
+    args.settings = settings
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -150,6 +204,8 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except RunError as exc:
         print(f"run failed: {exc}", file=sys.stderr)
+        for note in getattr(exc, "__notes__", ()):
+            print(f"  {note}", file=sys.stderr)
         return EXIT_RUN_FAILED
     except RunnerError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -160,6 +216,11 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - a reader such as `head` left early
         return EXIT_OK
+    except Exception as exc:
+        path = _log_internal_error(settings, exc)
+        print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"  this is a bug; the traceback is in {path}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

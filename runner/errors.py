@@ -3,10 +3,17 @@
     RunnerError                    anything the runner reports on purpose
      ├── ScenarioError             bad input: a scenario file or its values (exit 2)
      └── RunError                  the input was fine, the run was not (exit 1)
-          ├── ServerError          no server, lost connection, server-side failure, timeout
+          ├── ServerError          no server, lost connection, server-side failure
+          │    ├── ServerTimeout   the server did not answer in time (or a tick stalled)
+          │    └── ActorGone       the server no longer knows an actor the run holds
+          ├── MapMissing           the server has no such map (embedded: no .xodr file)
           ├── SpawnError           an actor or sensor could not be placed; names its line
+          │    └── SpawnPointOccupied   another actor already covers the spawn point
           ├── ExportError          writing images, annotations or manifests failed
           └── RecorderError        the recorder could not start, stop or answer a query
+
+Anything else that escapes is a bug: the CLI logs its traceback to a file and exits 3.
+The carla client's own `RuntimeError`s become these in `runner.client_errors` only.
 
 A `ScenarioError` carries every `Problem` found, so one `scenario validate` lists
 them all; each problem names file:line:column, the field and what was expected.
@@ -67,12 +74,28 @@ class ServerError(RunError):
     """The simulator could not be reached, timed out, or failed a call."""
 
 
+class ServerTimeout(ServerError):
+    """A call (or a tick) got no answer within its deadline."""
+
+
+class ActorGone(ServerError):
+    """An actor the run holds no longer exists on the server."""
+
+
+class MapMissing(RunError):
+    """The server cannot load the map the scenario names."""
+
+
 class SpawnError(RunError):
     """An actor or sensor could not be spawned; `line` is its line in the scenario file."""
 
     def __init__(self, message: str, *, line: int | None = None) -> None:
         self.line = line
         super().__init__(message if line is None else f"{message} (scenario line {line})")
+
+
+class SpawnPointOccupied(SpawnError):
+    """CARLA refused a spawn because another actor covers that spot."""
 
 
 class ExportError(RunError):

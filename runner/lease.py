@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,11 @@ class Lease:
             released=bool(data.get("released", False)),
             run_id=str(data.get("run_id", "")),
         )
+
+
+def sensors_first(actors: Iterable[LeasedActor]) -> list[LeasedActor]:
+    """Destruction order: sensors (children) before the actors they ride on, else as given."""
+    return sorted(actors, key=lambda actor: 0 if actor.role.startswith("sensor") else 1)
 
 
 def write_atomically(path: Path, text: str) -> None:

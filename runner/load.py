@@ -10,6 +10,7 @@ Nothing here contacts a simulator.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,12 @@ from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.dataclasses import is_pydantic_dataclass
 
 from runner.errors import Problem, ScenarioError
-from runner.spec import ISSUES_ERROR, Loc, Scenario, with_lines
+from runner.spec import Scenario, with_lines
 from runner.suggest import did_you_mean
+from runner.validation import ISSUES_ERROR, Loc
 
 MAX_FILE_BYTES = 1_000_000
 """Scenario files are small; anything bigger is refused before it is parsed."""
@@ -292,7 +295,7 @@ def _translate(error: dict[str, Any], data: Any, tree: _Tree) -> list[Problem]:
     if kind == "missing":
         line, column = tree.where(path[:-1])
         return [Problem(tree.file, line, column, dotted(path), "missing required field")]
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         line, column = tree.where(path, at_key=True)
         hint = did_you_mean(str(path[-1]), field_names_at(path[:-1]))
         return [Problem(tree.file, line, column, dotted(path), f"unknown key {path[-1]!r}", hint)]
@@ -334,7 +337,7 @@ def field_names_at(path: Loc) -> tuple[str, ...]:
     for part in path:
         annotation = _step(annotation, part)
     model = _model_in(annotation)
-    return tuple(model.model_fields) if model is not None else ()
+    return _field_names(model) if model is not None else ()
 
 
 def _step(annotation: Any, part: str | int) -> Any:
@@ -344,12 +347,25 @@ def _step(annotation: Any, part: str | int) -> Any:
     if origin in (list, tuple):
         return get_args(annotation)[0]
     model = _model_in(annotation)
-    info = model.model_fields.get(str(part)) if model is not None else None
+    if model is None:
+        return None
+    if is_pydantic_dataclass(model):
+        return next((f.type for f in dataclasses.fields(model) if f.name == str(part)), None)
+    info = model.model_fields.get(str(part))  # type: ignore[attr-defined]
     return info.annotation if info is not None else None
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+def _field_names(model: type) -> tuple[str, ...]:
+    if is_pydantic_dataclass(model):
+        return tuple(f.name for f in dataclasses.fields(model))
+    return tuple(model.model_fields)  # type: ignore[attr-defined]
+
+
+def _model_in(annotation: Any) -> type | None:
+    """The model (BaseModel or pydantic dataclass) an annotation names, if any."""
+    if isinstance(annotation, type) and (
+        issubclass(annotation, BaseModel) or is_pydantic_dataclass(annotation)
+    ):
         return annotation
     for arg in get_args(annotation):
         model = _model_in(arg)

@@ -8,6 +8,7 @@ what it is.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import shlex
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.capture import SensorCounts
-from runner.compile import Plan
 from runner.lease import write_atomically
+from runner.plan import Plan
 from runner.plan_format import plan_to_dict
 
 MANIFEST_FILE = "manifest.json"
@@ -40,6 +41,25 @@ class RunRecord:
     ticks_done: int = 0
     timings_s: dict[str, float] = field(default_factory=dict)
     teardown_problems: list[str] = field(default_factory=list)
+    steps_executed: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def client_versions(client: Any, server_version: str) -> dict[str, str]:
+    """Runner, carla client and server versions, for reproducing a dataset."""
+    return {
+        "runner": _package_version("carla-scenario-runner"),
+        "carla_client": str(client.get_client_version()),
+        "carla_package": _package_version("carla"),
+        "server": server_version,
+    }
+
+
+def _package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def file_sha256(path: Path) -> str | None:
@@ -73,6 +93,7 @@ def build_manifest(plan: Plan, record: RunRecord) -> dict[str, Any]:
         },
         "seed": plan.seeds.master,
         "server": record.server,
+        "versions": record.versions,
         "map": record.map_name,
         "traffic_manager_port": record.traffic_manager_port,
         "spawned": record.spawned,
@@ -88,6 +109,7 @@ def build_manifest(plan: Plan, record: RunRecord) -> dict[str, Any]:
         },
         "timings_s": {k: round(v, 4) for k, v in record.timings_s.items()},
         "teardown_problems": record.teardown_problems,
+        "steps_executed": record.steps_executed,
         "reproduce": {
             "command": reproduce_command(plan, record),
             "note": "same scenario file (check sha256), same seed, same server version",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from runner.compile import Plan
+from runner.plan import Plan
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import queue
+from typing import Any
 
 import carla
 import numpy as np
@@ -51,7 +52,8 @@ def scene(client: carla.Client):  # type: ignore[no-untyped-def]
     car_at = carla.Transform(spot.location + forward * DISTANCE_M, spot.rotation)
     car = world.spawn_actor(world.get_blueprint_library().find("vehicle.tesla.model3"), car_at)
     camera_pose = carla.Transform(spot.location + carla.Location(z=1.2), spot.rotation)
-    queues, cameras = {}, []
+    queues: dict[str, queue.Queue[Any]] = {}
+    cameras: list[Any] = []
     for kind in ("semantic_segmentation", "instance_segmentation", "depth"):
         bp = world.get_blueprint_library().find(f"sensor.camera.{kind}")
         camera = world.spawn_actor(bp, camera_pose)

@@ -12,10 +12,12 @@ from typing import Any
 import carla
 import pytest
 
-from runner.cleanup import Interrupts, cleanup_run, settings_to_dict
+from runner.cleanup import cleanup_run
 from runner.errors import RunError
+from runner.interrupts import Interrupts
 from runner.lease import Lease, LeasedActor, LeaseFile, read_lease, unreleased_runs
 from runner.sim.process import EmbeddedServer
+from runner.world_ops import settings_to_dict
 
 RUN_KINDS = ("vehicle", "sensor", "static")
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from runner.compile import (
+from runner.compile import compile_plan, derive_seed
+from runner.load import load_scenario, parse_scenario
+from runner.plan import (
     AttachSensor,
+    CloseExports,
     ConfigureTrafficManager,
     Connect,
-    ExportImages,
+    ImageExport,
     LoadMap,
+    OpenExports,
     Plan,
-    Pose,
     PropPlacement,
     QueryRecorder,
     SetWeather,
@@ -20,13 +23,12 @@ from runner.compile import (
     SpawnProps,
     SpawnVehicles,
     StartRecorder,
+    StopRecorder,
     Teardown,
     TickLoop,
-    compile_plan,
-    derive_seed,
 )
-from runner.load import load_scenario, parse_scenario
 from runner.plan_format import format_plan, plan_to_dict
+from runner.pose import Pose
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 RAINY = SCENARIOS / "rainy_town03.yaml"
@@ -54,18 +56,19 @@ def test_step_order_follows_a_run() -> None:
         "AttachSensor",
         "AttachSensor",
         "AttachSensor",
+        "OpenExports",
         "TickLoop",
-        "ExportImages",
-        "ExportImages",
-        "ExportImages",
+        "CloseExports",
         "Teardown",
     ]
 
 
 def test_rainy_town03_matches_the_seed_tutorial() -> None:
     plan = rainy_plan()
-    assert plan.steps_of(Connect) == (Connect(True, None, None, 10.0, 60.0),)
-    assert plan.steps_of(LoadMap) == (LoadMap("Town03", None),)
+    assert plan.steps_of(Connect) == (
+        Connect(embedded=True, host=None, port=None, timeout_s=10.0, load_timeout_s=60.0),
+    )
+    assert plan.steps_of(LoadMap) == (LoadMap(name="Town03", xodr_path=None),)
     weather = dict(plan.steps_of(SetWeather)[0].parameters)
     assert (weather["cloudiness"], weather["precipitation"]) == (20.0, 20.0)
     assert weather["sun_altitude_angle"] == 110.0
@@ -77,7 +80,7 @@ def test_rainy_town03_matches_the_seed_tutorial() -> None:
     cameras = plan.steps_of(AttachSensor)
     assert {c.pose for c in cameras} == {Pose(x=1.5, z=2.4)}
     assert plan.steps_of(TickLoop)[0].ticks == 100
-    assert dict(plan.steps_of(TickLoop)[0].capture_every) == {"rgb": 10, "depth": 10, "semseg": 10}
+    assert {c.name: c.capture_every for c in cameras} == {"rgb": 10, "depth": 10, "semseg": 10}
 
 
 def test_spawn_steps_keep_their_scenario_lines() -> None:
@@ -110,28 +113,32 @@ def test_a_small_scenario_compiles_to_the_expected_plan() -> None:
     )
     plan = compile_plan(parse_scenario(text, file="t.yaml"), source=Path("dir/t.yaml"))
     assert plan.name == "t"
-    assert plan.steps[0] == Connect(False, "carla.local", 3000, 10.0, 60.0)
+    assert plan.steps[0] == Connect(
+        embedded=False, host="carla.local", port=3000, timeout_s=10.0, load_timeout_s=60.0
+    )
     assert plan.steps_of(SetWeather)[0].preset == "ClearNoon"
     assert plan.steps_of(SpawnEgo) == (
         SpawnEgo(
-            "vehicle.tesla.model3",
-            "vehicle.tesla.model3",
-            4,
-            None,
-            True,
-            (("role_name", "me"),),
-            6,
+            blueprint="vehicle.tesla.model3",
+            filter="vehicle.tesla.model3",
+            spawn_point=4,
+            pose=None,
+            autopilot=True,
+            attributes=(("role_name", "me"),),
+            line=6,
         ),
     )
     assert plan.steps_of(AttachSensor)[0].attributes == (
         ("enable_postprocess_effects", "false"),
         ("fov", "70"),
     )
-    assert plan.steps[-5:] == (
-        StartRecorder("recording.log"),
-        TickLoop(5, 2, (("cam", 1),), True),
-        ExportImages("cam", "raw"),
-        QueryRecorder("recording.log", ("collisions",)),
+    assert plan.steps[-7:] == (
+        StartRecorder(file="recording.log"),
+        OpenExports(targets=(ImageExport(sensor="cam", converter="raw"),)),
+        TickLoop(ticks=5, warmup_ticks=2, synchronous_mode=True),
+        CloseExports(),
+        StopRecorder(),
+        QueryRecorder(file="recording.log", queries=("collisions",)),
         Teardown(restore_settings=True),
     )
 
@@ -147,7 +154,9 @@ def test_relative_xodr_resolves_against_the_scenario_file(tmp_path: Path) -> Non
     source = tmp_path / "s.yaml"
     source.write_text("map: roads.xodr\n")
     plan = compile_plan(load_scenario(source), source=source)
-    assert plan.steps_of(LoadMap) == (LoadMap("roads", str(tmp_path / "roads.xodr")),)
+    assert plan.steps_of(LoadMap) == (
+        LoadMap(name="roads", xodr_path=str(tmp_path / "roads.xodr")),
+    )
 
 
 def test_prop_placements_are_plain_data() -> None:
@@ -169,4 +178,4 @@ def test_format_plan_has_a_header_and_one_line_per_step() -> None:
     lines = format_plan(plan)
     assert lines[0].startswith("plan rainy_town03 (")
     assert len(lines) == len(plan.steps) + 1
-    assert "TickLoop" in lines[12]
+    assert "TickLoop" in lines[13]

@@ -159,7 +159,8 @@ def _grab_images(world: Any) -> Iterator[dict[str, Any]]:
     library = world.get_blueprint_library()
     pose = world.get_map().get_spawn_points()[0]
     pose.location.z += 2.0
-    sensors, queues = [], {}
+    sensors: list[Any] = []
+    queues: dict[str, queue.Queue[Any]] = {}
     for key in ("depth", "depth_b", "semantic_segmentation", "rgb"):
         bp = library.find(f"sensor.camera.{key.removesuffix('_b')}")
         bp.set_attribute("image_size_x", "96")

@@ -156,7 +156,7 @@ def test_durations_are_back_patched_and_the_last_stays_minus_one() -> None:
     assert frames == [
         reader.Frame(1, 0.05, 0.0),
         reader.Frame(2, 0.1, 0.05),
-        reader.Frame(3, -1.0, pytest.approx(0.15)),
+        reader.Frame(3, -1.0, pytest.approx(0.15)),  # type: ignore[arg-type]
     ]
 
 

@@ -169,6 +169,7 @@ def test_outputs_share_one_pass(renderer: Renderer, scene: dict) -> None:
     ]
     out = renderer.render(reqs, [scene["car"], scene["prop"]], {"sun_altitude_angle": 45.0})
     assert out[0].rgb is not None and out[0].depth is None
+    assert out[1].depth is not None and out[2].semantic is not None
     assert np.array_equal(out[1].depth, scene["images"].depth)
     assert np.array_equal(out[2].semantic, scene["images"].semantic)
     assert out[0].rgb.shape == (H, W, 4)

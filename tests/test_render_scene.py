@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -131,9 +133,14 @@ def test_weather_presets_look_different(renderer: Renderer, street: Transform) -
         "clear_night": {"cloudiness": 5.0, "sun_altitude_angle": -90.0, "fog_density": 60.0},
     }
     req = CameraRequest(street, W, H, 90.0, frozenset({"rgb"}))
-    shots = {k: renderer.render([req], [], w)[0].rgb.astype(float) for k, w in presets.items()}
+    shots = {k: _rgb(renderer.render([req], [], w)[0]) for k, w in presets.items()}
     names = list(shots)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             assert np.abs(shots[a] - shots[b]).mean() > 4.0, (a, b)
     assert shots["clear_night"][..., :3].mean() < 0.5 * shots["clear_noon"][..., :3].mean()
+
+
+def _rgb(images: Any) -> np.ndarray:
+    assert images.rgb is not None
+    return np.asarray(images.rgb, dtype=float)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from typing import Any
 
 import carla
 import msgpack
@@ -14,7 +15,7 @@ import msgpack
 from runner.sim.process import EmbeddedServer
 
 
-def _raw_call(port: int, payload: bytes, timeout_s: float = 5.0) -> object:
+def _raw_call(port: int, payload: bytes, timeout_s: float = 5.0) -> Any:
     with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
         sock.sendall(payload)
         unpacker = msgpack.Unpacker(raw=False)
@@ -35,7 +36,7 @@ def _alive(server: EmbeddedServer) -> None:
 
 def test_unknown_method_gets_a_carla_style_error(server: EmbeddedServer) -> None:
     request = msgpack.packb([0, 7, "no_such_method", [[False], 1, 2]])
-    _, msgid, error, result = _raw_call(server.port, request)  # type: ignore[misc]
+    _, msgid, error, result = _raw_call(server.port, request)
     assert msgid == 7 and error is None
     assert result[0][0] == 0 and "no_such_method" in result[0][1][0]
     _alive(server)
@@ -55,7 +56,7 @@ def test_malformed_frames_and_garbage_do_not_stop_the_server(server: EmbeddedSer
 
 def test_wrongly_typed_arguments_get_an_error_answer(server: EmbeddedServer) -> None:
     request = msgpack.packb([0, 3, "spawn_actor", [[False], "not a description", 5]])
-    _, _, error, result = _raw_call(server.port, request)  # type: ignore[misc]
+    _, _, error, result = _raw_call(server.port, request)
     assert error is None and result[0][0] == 0
     _alive(server)
 
