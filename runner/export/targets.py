@@ -1,0 +1,453 @@
+"""The scenario's `export:` section: which files a run writes, validated offline.
+
+    export:
+      images:                          # per sensor: a converter, a mapping, or a list of them
+        rgb: raw                       #   short form (PNG)
+        rgb_small: {converter: raw, format: jpeg, quality: 90}
+        depth: [logdepth, {converter: depth_m, format: npy}]
+      coco:                            # exact per-object annotations of one camera
+        camera: rgb
+        implicit_instance_camera: true # the runner adds the instance twin itself
+        classes: [car, pedestrian, {name: vehicle, tags: [truck, bus]}]
+        min_visible_px: 16
+        crowd: false
+      yolo: true                       # the same annotations as Ultralytics labels
+      lidar: {lidar_top: ply}
+      measurements: [gnss, imu, crash]
+      manifest: true                   # always on (manifest.json, frames.jsonl)
+
+Checks that need the scenario's sensors live in `export_issues(scenario)`; they
+return located issues (file:line:col via `runner.load`). `implicit_sensors` says
+which sensors the runner adds (the COCO camera's instance-segmentation twin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from runner.export.tags import DEFAULT_CLASSES, TAG_NAMES, tag_id
+from runner.suggest import did_you_mean
+from runner.validation import Issue, Loc, StrictModel, raise_issues
+
+if TYPE_CHECKING:
+    from runner.spec.sensors import SensorSpec
+
+Converter = Literal["raw", "cityscapes", "depth", "logdepth", "depth_m"]
+ImageFormat = Literal["png", "jpeg", "npy"]
+CAMERA_TYPES = ("rgb", "depth", "semantic_segmentation", "instance_segmentation")
+CONVERTER_SENSORS: dict[str, tuple[str, ...]] = {
+    "raw": CAMERA_TYPES,
+    "cityscapes": ("semantic_segmentation", "instance_segmentation"),
+    "depth": ("depth",),
+    "logdepth": ("depth",),
+    "depth_m": ("depth",),
+}
+_FORMATS: dict[str, tuple[str, ...]] = {
+    "raw": ("png", "jpeg"),
+    "cityscapes": ("png",),
+    "depth": ("png",),
+    "logdepth": ("png",),
+    "depth_m": ("png", "npy"),
+}
+DEFAULT_JPEG_QUALITY = 90
+
+
+def _converter_shorthand(value: Any) -> Any:
+    """`rgb: raw` is short for `rgb: {converter: raw}`."""
+    return {"converter": value} if isinstance(value, str) else value
+
+
+class ImageTarget(StrictModel):
+    """One image file per captured frame of a camera, through one converter."""
+
+    converter: Converter = Field(
+        description="raw | cityscapes | depth | logdepth (CARLA's converters) | depth_m (metres)"
+    )
+    format: ImageFormat = Field(
+        default="png",
+        description="png; jpeg for raw RGB; depth_m: png (uint16 millimetres) or npy (float32 m)",
+    )
+    quality: int | None = Field(default=None, ge=1, le=100, description="JPEG quality (1-100)")
+
+    @model_validator(mode="after")
+    def _format_fits(self) -> ImageTarget:
+        issues: list[Issue] = []
+        allowed = _FORMATS[self.converter]
+        if self.format not in allowed:
+            message = (
+                f"converter {self.converter!r} writes {' or '.join(allowed)}, not {self.format}"
+            )
+            issues.append((("format",), message, None, False))
+        if self.quality is not None and self.format != "jpeg":
+            issues.append((("quality",), "quality applies to format: jpeg only", None, True))
+        raise_issues(issues)
+        return self
+
+    @property
+    def suffix(self) -> str:
+        """File name suffix, with the dot."""
+        return {"png": ".png", "jpeg": ".jpg", "npy": ".npy"}[self.format]
+
+    @property
+    def jpeg_quality(self) -> int:
+        return self.quality or DEFAULT_JPEG_QUALITY
+
+
+OneImage = Annotated[
+    ImageTarget,
+    BeforeValidator(_converter_shorthand, json_schema_input_type=Converter | ImageTarget),
+]
+
+
+def _one_or_many(value: Any) -> Any:
+    return value if isinstance(value, list | tuple) else [value]
+
+
+ImageTargets = Annotated[
+    tuple[OneImage, ...],
+    BeforeValidator(_one_or_many, json_schema_input_type=Converter | ImageTarget | list[Any]),
+]
+
+
+class ClassSpec(StrictModel):
+    """One COCO category: a name and the CARLA 0.9.16 semantic tags it covers."""
+
+    name: str = Field(description="category name written to COCO and YOLO")
+    tags: tuple[str, ...] = Field(description="semantic tag names, e.g. car, truck, traffic sign")
+
+    @field_validator("tags")
+    @classmethod
+    def _known_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        issues: list[Issue] = []
+        for i, name in enumerate(tags):
+            if tag_id(name) is None:
+                hint = did_you_mean(name, TAG_NAMES)
+                issues.append(((i,), f"unknown CARLA 0.9.16 semantic tag {name!r}", hint, False))
+        if not tags:
+            issues.append(((), "a class needs at least one tag", None, False))
+        raise_issues(issues)
+        return tags
+
+    @property
+    def tag_ids(self) -> tuple[int, ...]:
+        return tuple(int(tag_id(name) or 0) for name in self.tags)
+
+
+def _class_shorthand(value: Any) -> Any:
+    """`car` is short for `{name: car, tags: [car]}`."""
+    return {"name": value, "tags": [value]} if isinstance(value, str) else value
+
+
+OneClass = Annotated[
+    ClassSpec, BeforeValidator(_class_shorthand, json_schema_input_type=str | ClassSpec)
+]
+
+
+class CocoTarget(StrictModel):
+    """COCO instance annotations of one camera, from its instance-segmentation twin."""
+
+    camera: str = Field(
+        description="the camera whose frames are annotated (its images are written)"
+    )
+    instance_camera: str | None = Field(
+        default=None,
+        description="its instance_segmentation twin (same parent, pose, size, fov); default: found",
+    )
+    implicit_instance_camera: bool = Field(
+        default=False, description="let the runner add the twin when the scenario has none"
+    )
+    classes: tuple[OneClass, ...] = Field(
+        default_factory=lambda: tuple(ClassSpec(name=n, tags=(n,)) for n in DEFAULT_CLASSES),
+        description="categories by CARLA 0.9.16 semantic tag name (default: road users, signs)",
+    )
+    min_visible_px: int = Field(default=16, ge=1, description="smallest visible area annotated")
+    crowd: bool = Field(
+        default=False, description="also write iscrowd regions: class pixels without instance id"
+    )
+    checkpoint_every: int = Field(
+        default=25, ge=1, description="rewrite coco.json every N annotated frames (and at close)"
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CocoTarget:
+        issues: list[Issue] = []
+        names: set[str] = set()
+        tags: dict[int, str] = {}
+        for i, spec in enumerate(self.classes):
+            if spec.name in names:
+                issues.append((("classes", i), f"class {spec.name!r} is listed twice", None, False))
+            names.add(spec.name)
+            for tag in spec.tag_ids:
+                if tag in tags and tags[tag] != spec.name:
+                    message = f"tag {TAG_NAMES[tag]!r} is in both {tags[tag]!r} and {spec.name!r}"
+                    issues.append((("classes", i), message, None, False))
+                tags[tag] = spec.name
+        raise_issues(issues)
+        return self
+
+
+class WriterSpec(StrictModel):
+    """The writer pool: worker threads and how many frames may wait for them."""
+
+    workers: int | None = Field(default=None, ge=1, le=32, description="default: cores - 1 (>= 1)")
+    queue_frames: int = Field(default=16, ge=1, le=1024, description="frames waiting at most")
+    on_full: Literal["block", "drop"] = Field(
+        default="block", description="block: the run waits (nothing lost); drop: count and skip"
+    )
+
+
+class ExportSpec(StrictModel):
+    """What a run writes from the captured data; the manifest is always written."""
+
+    images: dict[str, ImageTargets] = Field(
+        default_factory=dict, description="camera name -> converter(s), e.g. rgb: raw"
+    )
+    coco: CocoTarget | None = Field(default=None, description="COCO annotations of one camera")
+    yolo: bool = Field(default=False, description="the COCO annotations as YOLO labels + data.yaml")
+    lidar: dict[str, Literal["ply", "npy"]] = Field(
+        default_factory=dict, description="lidar name -> ply | npy, one file per frame"
+    )
+    measurements: tuple[str, ...] = Field(
+        default=(), description="gnss, imu and collision sensors written as JSON lines"
+    )
+    manifest: Literal[True] = Field(
+        default=True, description="manifest.json and frames.jsonl; always written"
+    )
+    writer: WriterSpec = Field(default_factory=WriterSpec, description="writer pool settings")
+
+    @model_validator(mode="after")
+    def _yolo_needs_coco(self) -> ExportSpec:
+        if self.yolo and self.coco is None:
+            message = "yolo labels are made from the coco annotations; add export.coco"
+            raise_issues([(("yolo",), message, None, True)])
+        return self
+
+
+class SensorInfo(NamedTuple):
+    """What the export needs to know of a sensor (from a SensorSpec, or the plan)."""
+
+    type: str
+    attach_to: str
+    pose: tuple[float, float, float, float, float, float]
+    width: int
+    height: int
+    fov_deg: float
+    capture_every: int
+    sensor_tick_s: float
+
+
+def sensor_info(spec: SensorSpec) -> SensorInfo:
+    """The export view of a scenario sensor (CARLA defaults for missing attributes)."""
+    attrs = spec.attributes
+    p = spec.transform
+    return SensorInfo(
+        type=spec.type,
+        attach_to=spec.attach_to,
+        pose=(p.x, p.y, p.z, p.pitch, p.yaw, p.roll),
+        width=int(attrs.get("image_size_x", 800)),
+        height=int(attrs.get("image_size_y", 600)),
+        fov_deg=float(attrs.get("fov", 90.0)),
+        capture_every=spec.capture_every,
+        sensor_tick_s=float(attrs.get("sensor_tick", 0.0)),
+    )
+
+
+def twin_mismatch(camera: SensorInfo, other: SensorInfo) -> list[str]:
+    """What differs between two cameras that must see the same pixels (empty: twins)."""
+    checks = (
+        ("parent", camera.attach_to, other.attach_to),
+        ("pose", camera.pose, other.pose),
+        ("size", (camera.width, camera.height), (other.width, other.height)),
+        ("fov", camera.fov_deg, other.fov_deg),
+        ("capture_every", camera.capture_every, other.capture_every),
+        ("sensor_tick", camera.sensor_tick_s, other.sensor_tick_s),
+    )
+    return [f"{what} {a} vs {b}" for what, a, b in checks if a != b]
+
+
+class CocoSources(NamedTuple):
+    """Where the COCO camera's labels come from: an instance twin, or semantic fallback."""
+
+    camera: str
+    instance: str | None
+    semantic: str | None
+    implicit: bool
+
+
+def implicit_instance_name(camera: str) -> str:
+    return f"{camera}_instance"
+
+
+def coco_sources(coco: CocoTarget, sensors: Mapping[str, SensorInfo]) -> CocoSources:
+    """The twin used for annotations (explicit, found, implicit, or semantic fallback)."""
+    camera = sensors[coco.camera]
+    if camera.type == "instance_segmentation":
+        return CocoSources(coco.camera, coco.camera, None, False)
+    if coco.instance_camera is not None:
+        return CocoSources(coco.camera, coco.instance_camera, None, False)
+    twins = _twins(coco.camera, sensors, "instance_segmentation")
+    if twins:
+        return CocoSources(coco.camera, twins[0], None, False)
+    if coco.implicit_instance_camera:
+        return CocoSources(coco.camera, implicit_instance_name(coco.camera), None, True)
+    semantic = _twins(coco.camera, sensors, "semantic_segmentation")
+    return CocoSources(coco.camera, None, semantic[0] if semantic else None, False)
+
+
+def _twins(name: str, sensors: Mapping[str, SensorInfo], kind: str) -> list[str]:
+    camera = sensors[name]
+    return [
+        other
+        for other, info in sensors.items()
+        if info.type == kind and other != name and not twin_mismatch(camera, info)
+    ]
+
+
+def implicit_sensors(scenario: Any) -> dict[str, SensorSpec]:
+    """Sensors the runner adds for the export: the COCO camera's instance twin, if asked."""
+    from runner.spec.sensors import SensorSpec
+
+    coco = scenario.export.coco
+    if coco is None or coco.camera not in scenario.sensors or export_issues(scenario):
+        return {}
+    infos = {name: sensor_info(spec) for name, spec in scenario.sensors.items()}
+    sources = coco_sources(coco, infos)
+    if not sources.implicit or sources.instance is None:
+        return {}
+    camera = scenario.sensors[coco.camera]
+    keep = ("image_size_x", "image_size_y", "fov", "sensor_tick")
+    attributes = {k: v for k, v in camera.attributes.items() if k in keep}
+    twin = SensorSpec(
+        type="instance_segmentation",
+        attach_to=camera.attach_to,
+        transform=camera.transform,
+        attributes=attributes,
+        capture_every=camera.capture_every,
+    )
+    return {sources.instance: twin}
+
+
+def export_issues(scenario: Any) -> list[Issue]:
+    """Cross-checks of `export:` against the scenario's sensors; locs are from the root."""
+    export: ExportSpec = scenario.export
+    infos = {name: sensor_info(spec) for name, spec in scenario.sensors.items()}
+    issues = _image_issues(export, infos)
+    issues += _kind_issues(export.lidar, ("export", "lidar"), infos, ("lidar",))
+    kinds = ("gnss", "imu", "collision")
+    for i, name in enumerate(export.measurements):
+        issues += _kind_issues({name: None}, ("export", "measurements", i), infos, kinds, False)
+    if export.coco is not None:
+        issues += _coco_issues(export.coco, infos)
+    return issues
+
+
+def _missing(name: str, loc: Loc, infos: Mapping[str, SensorInfo], at_key: bool) -> Issue:
+    return (loc, f"no sensor named {name!r}", did_you_mean(name, infos), at_key)
+
+
+def _image_issues(export: ExportSpec, infos: Mapping[str, SensorInfo]) -> list[Issue]:
+    issues: list[Issue] = []
+    for name, targets in export.images.items():
+        loc: Loc = ("export", "images", name)
+        sensor = infos.get(name)
+        if sensor is None:
+            issues.append(_missing(name, loc, infos, True))
+            continue
+        if sensor.type not in CAMERA_TYPES:
+            issues.append((loc, f"sensor {name!r} is a {sensor.type}, not a camera", None, True))
+            continue
+        folders = [t.converter for t in targets]
+        if len(set(folders)) != len(folders):
+            issues.append((loc, f"a converter is listed twice for {name!r}", None, False))
+        for i, target in enumerate(targets):
+            sub = loc if len(targets) == 1 else (*loc, i)
+            if sensor.type not in CONVERTER_SENSORS[target.converter]:
+                allowed = ", ".join(CONVERTER_SENSORS[target.converter])
+                message = (
+                    f"converter {target.converter!r} needs a {allowed} camera;"
+                    f" {name!r} is {sensor.type}"
+                )
+                issues.append((sub, message, None, False))
+            elif target.format == "jpeg" and sensor.type != "rgb":
+                message = f"jpeg is for RGB cameras; {name!r} is {sensor.type} (lossy labels)"
+                issues.append((sub, message, None, False))
+    return issues
+
+
+def _kind_issues(
+    names: Mapping[str, Any],
+    loc: Loc,
+    infos: Mapping[str, SensorInfo],
+    kinds: tuple[str, ...],
+    keyed: bool = True,
+) -> list[Issue]:
+    issues: list[Issue] = []
+    for name in names:
+        sub = (*loc, name) if keyed else loc
+        sensor = infos.get(name)
+        if sensor is None:
+            issues.append(_missing(name, sub, infos, keyed))
+        elif sensor.type not in kinds:
+            message = f"sensor {name!r} is a {sensor.type}; expected {' or '.join(kinds)}"
+            issues.append((sub, message, None, keyed))
+    return issues
+
+
+def _coco_issues(coco: CocoTarget, infos: Mapping[str, SensorInfo]) -> list[Issue]:
+    loc: Loc = ("export", "coco")
+    camera = infos.get(coco.camera)
+    if camera is None:
+        return [_missing(coco.camera, (*loc, "camera"), infos, False)]
+    if camera.type not in CAMERA_TYPES:
+        message = f"coco.camera {coco.camera!r} is a {camera.type}, not a camera"
+        return [((*loc, "camera"), message, None, False)]
+    if coco.instance_camera is not None:
+        return _explicit_twin_issues(coco, infos, camera)
+    sources = coco_sources(coco, infos)
+    if sources.implicit:
+        name = implicit_instance_name(coco.camera)
+        if name in infos:
+            message = f"implicit instance camera name {name!r} is taken by another sensor"
+            return [((*loc, "implicit_instance_camera"), message, None, True)]
+        return []
+    if sources.instance is not None or sources.semantic is not None:
+        return []
+    return [((*loc, "camera"), _no_twin_message(coco.camera, camera, infos), None, False)]
+
+
+def _explicit_twin_issues(
+    coco: CocoTarget, infos: Mapping[str, SensorInfo], camera: SensorInfo
+) -> list[Issue]:
+    name = str(coco.instance_camera)
+    sub: Loc = ("export", "coco", "instance_camera")
+    twin = infos.get(name)
+    if twin is None:
+        return [_missing(name, sub, infos, False)]
+    if twin.type != "instance_segmentation":
+        return [(sub, f"sensor {name!r} is a {twin.type}, not instance_segmentation", None, False)]
+    differences = twin_mismatch(camera, twin)
+    if differences:
+        message = f"instance camera {name!r} does not see what {coco.camera!r} sees: " + "; ".join(
+            differences
+        )
+        return [(sub, message, None, False)]
+    return []
+
+
+def _no_twin_message(name: str, camera: SensorInfo, infos: Mapping[str, SensorInfo]) -> str:
+    others = [n for n, i in infos.items() if i.type == "instance_segmentation"]
+    if others:
+        differences = "; ".join(twin_mismatch(camera, infos[others[0]]))
+        return (
+            f"coco camera {name!r} and instance camera {others[0]!r} differ ({differences});"
+            " give them the same parent, pose, size and fov, or set"
+            " implicit_instance_camera: true"
+        )
+    return (
+        f"coco needs an instance_segmentation camera on the same parent, pose, size and fov"
+        f" as {name!r} (or a semantic_segmentation one, for connected components); add one"
+        " or set implicit_instance_camera: true"
+    )
