@@ -42,7 +42,8 @@ def setup(client: carla.Client) -> tuple[carla.World, carla.Vehicle, list[int]]:
         )
         for p in points[1:31]
     ]
-    ids = [r.actor_id for r in client.apply_batch_sync(batch, True) if not r.error]
+    ids = [r.actor_id for r in client.apply_batch_sync(batch, False) if not r.error]
+    world.tick()
     return world, ego, ids
 
 

@@ -88,17 +88,15 @@ def _run(args: argparse.Namespace) -> int:
     plan = _compiled(args)
     try:
         from runner.execute import run_plan
-        from runner.tick_loop import fail_at_tick
+        from runner.tick_loop import fault_hooks
     except ModuleNotFoundError as exc:
         raise RunError(f"cannot run: module {exc.name} is missing") from exc
 
-    fault = args.settings.fault_at_tick
-    result = run_plan(
-        plan,
-        out_dir=Path(args.out),
-        maps_dirs=_maps_dirs(args),
-        hooks=None if fault is None else fail_at_tick(fault),
+    env: Settings = args.settings
+    hooks = fault_hooks(
+        fail_at=env.fault_at_tick, block_at=env.fault_block_tick, deadline_s=env.tick_deadline_s
     )
+    result = run_plan(plan, out_dir=Path(args.out), maps_dirs=_maps_dirs(args), hooks=hooks)
     print("\n".join(result.summary_lines()))
     return EXIT_OK
 
@@ -191,6 +189,26 @@ def _log_internal_error(settings: Settings, exc: BaseException) -> Path:
     return path
 
 
+def _client_unusable(exc: RunError) -> bool:
+    """A stuck tick or a dead server: the carla client cannot be shut down cleanly."""
+    from runner.errors import ServerLost
+    from runner.watchdog import TickStalled
+
+    return isinstance(exc, TickStalled | ServerLost)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process without joining threads or running the client's destructors.
+
+    After a stall the client's tick thread never returns, and a Traffic Manager whose
+    server is gone aborts the process from its destructor (carla#6748); the run's
+    manifest, lease and teardown are already done when this is called.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def run_cli(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
     """Parse `argv`, run the subcommand and return its exit code (for tests)."""
     settings = settings or Settings.from_env()
@@ -206,6 +224,8 @@ def run_cli(argv: Sequence[str] | None = None, settings: Settings | None = None)
         print(f"run failed: {exc}", file=sys.stderr)
         for note in getattr(exc, "__notes__", ()):
             print(f"  {note}", file=sys.stderr)
+        if _client_unusable(exc):
+            _exit_now(EXIT_RUN_FAILED)
         return EXIT_RUN_FAILED
     except RunnerError as exc:
         print(f"error: {exc}", file=sys.stderr)

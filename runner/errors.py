@@ -5,6 +5,7 @@
      └── RunError                  the input was fine, the run was not (exit 1)
           ├── ServerError          no server, lost connection, server-side failure
           │    ├── ServerTimeout   the server did not answer in time (or a tick stalled)
+          │    ├── ServerLost      the server stopped answering altogether (killed?)
           │    └── ActorGone       the server no longer knows an actor the run holds
           ├── MapMissing           the server has no such map (embedded: no .xodr file)
           ├── SpawnError           an actor or sensor could not be placed; names its line
@@ -76,6 +77,10 @@ class ServerError(RunError):
 
 class ServerTimeout(ServerError):
     """A call (or a tick) got no answer within its deadline."""
+
+
+class ServerLost(ServerError):
+    """The server stopped answering during the run (it died or the network went)."""
 
 
 class ActorGone(ServerError):

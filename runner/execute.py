@@ -28,7 +28,14 @@ from typing import Any, assert_never
 from runner.capture import DEFAULT_FRAME_TIMEOUT_S, FrameCollector
 from runner.client_errors import translate
 from runner.compile import retarget
-from runner.errors import MapMissing, RecorderError, RunError, ServerError
+from runner.errors import (
+    MapMissing,
+    RecorderError,
+    RunError,
+    ServerError,
+    ServerLost,
+    ServerTimeout,
+)
 from runner.export.images import ImageSink
 from runner.interrupts import Interrupts
 from runner.lease import Lease, LeaseFile
@@ -58,7 +65,8 @@ from runner.session import Session, free_port
 from runner.spawn import Spawner
 from runner.teardown import Undo
 from runner.tick_loop import RunHooks, run_ticks
-from runner.world_ops import settings_to_dict
+from runner.watchdog import DEADLINE_MARGIN_S, TickWatchdog
+from runner.world_ops import CLEANUP_TIMEOUT_S, server_answers, settings_to_dict
 
 MIN_BLOCKED_S, MIN_BLOCKED_MOVE_CM = 30.0, 100.0  # CARLA's example values for "blocked"
 EVENT_SENSORS = frozenset({"collision"})
@@ -136,9 +144,22 @@ class _Execution:
         try:
             self._dispatch(step)
         except RuntimeError as exc:  # the carla client's errors, anywhere in a step
-            raise translate(exc, name) from exc
+            raise self._lost_or(translate(exc, name)) from exc
         self.record.steps_executed.append(name)
         self.record.timings_s[name] = self.record.timings_s.get(name, 0.0) + (time.monotonic() - t0)
+
+    def _lost_or(self, error: RunError) -> RunError:
+        """A time-out from a server that no longer answers at all is a lost server."""
+        session = getattr(self, "session", None)
+        lost = (
+            isinstance(error, ServerTimeout)
+            and session is not None
+            and not server_answers(session.client)
+        )
+        if lost and session is not None:
+            where = f"{session.host}:{session.port}"
+            return ServerLost(f"the server at {where} stopped answering ({error})")
+        return error
 
     def _dispatch(self, step: Step) -> None:
         match step:
@@ -222,7 +243,7 @@ class _Execution:
         self.record.map_name = world.get_map().name.rsplit("/", 1)[-1]
 
     def _apply_settings(self, step: ApplySettings) -> None:
-        self._undo.settings_changed(self.world, self.original_settings)
+        self._undo.settings_changed(self.original_settings)
         settings = self.world.get_settings()
         for name, value in dataclasses.asdict(step).items():  # the fields carry CARLA's names
             setattr(settings, name, value)
@@ -287,15 +308,26 @@ class _Execution:
                 if images.wants(name):
                     images.submit(name, data)
 
-        run_ticks(
-            step,
-            world=self.world,
-            collector=self.collector,
-            sinks=[to_images],
-            progress=self.stack.enter_context(Progress(self.plan.name, step.ticks)),
-            record=self.record,
-            hooks=self.hooks,
+        deadline_s = self.hooks.tick_deadline_s or (
+            self.session.connect.timeout_s + DEADLINE_MARGIN_S
         )
+        watchdog = TickWatchdog(deadline_s, self.record.run_dir, block_at=self.hooks.block_tick_at)
+        self.stack.callback(watchdog.close)
+        try:
+            run_ticks(
+                step,
+                world=self.world,
+                collector=self.collector,
+                sinks=[to_images],
+                progress=self.stack.enter_context(Progress(self.plan.name, step.ticks)),
+                record=self.record,
+                hooks=self.hooks,
+                watchdog=watchdog,
+            )
+        finally:
+            if watchdog.stalled:
+                self._undo.client_stuck(self.session.fresh_client(CLEANUP_TIMEOUT_S))
+                self.record.client_stuck = True
 
     def _close_exports(self) -> None:
         if self.images is not None:

@@ -42,6 +42,8 @@ class RunRecord:
     timings_s: dict[str, float] = field(default_factory=dict)
     teardown_problems: list[str] = field(default_factory=list)
     steps_executed: list[str] = field(default_factory=list)
+    client_stuck: bool = False
+    """A tick never returned: the process must end without joining the stuck thread."""
     versions: dict[str, str] = field(default_factory=dict)
 
 
@@ -110,6 +112,7 @@ def build_manifest(plan: Plan, record: RunRecord) -> dict[str, Any]:
         "timings_s": {k: round(v, 4) for k, v in record.timings_s.items()},
         "teardown_problems": record.teardown_problems,
         "steps_executed": record.steps_executed,
+        "client_stuck": record.client_stuck,
         "reproduce": {
             "command": reproduce_command(plan, record),
             "note": "same scenario file (check sha256), same seed, same server version",

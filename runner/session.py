@@ -71,6 +71,12 @@ class Session:
             raise ServerError(f"the embedded server did not start: {exc}") from exc
         self.host, self.port, self.embedded_pid = server.host, server.port, server.pid
 
+    def fresh_client(self, timeout_s: float) -> Any:
+        """A second connection to the same server, for when `client` is stuck in a call."""
+        client = carla.Client(self.host, self.port, 1)
+        client.set_timeout(timeout_s)
+        return client
+
     def call_slow(self, what: str, call: Any, *args: Any) -> Any:
         """`call(*args)` (a map load) under the longer load timeout, errors translated."""
         self.client.set_timeout(self.connect.load_timeout_s)

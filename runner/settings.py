@@ -13,6 +13,8 @@ The CLI (and the simulator's own entry point) builds one `Settings` with
     RUNNER_SIM_PROFILE         1: the server logs where each step's time goes
     CARLA_SIM_GL_BACKEND       moderngl backend for the renderer (egl)
     RUNNER_FAULT_AT_TICK       test hook: the run fails right after captured tick N
+    RUNNER_FAULT_BLOCK_TICK    test hook: the N-th tick never returns (the watchdog fires)
+    RUNNER_TICK_DEADLINE_S     the watchdog's deadline for one tick (default: timeout + 5 s)
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class Settings:
     sim_profile: bool = False
     gl_backend: str = "egl"
     fault_at_tick: int | None = None
+    fault_block_tick: int | None = None
+    tick_deadline_s: float | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +66,8 @@ class Settings:
             sim_profile=env.get("RUNNER_SIM_PROFILE", "") not in ("", "0"),
             gl_backend=env.get("CARLA_SIM_GL_BACKEND", "egl"),
             fault_at_tick=_int_or_none(env.get("RUNNER_FAULT_AT_TICK")),
+            fault_block_tick=_int_or_none(env.get("RUNNER_FAULT_BLOCK_TICK")),
+            tick_deadline_s=_float_or_none(env.get("RUNNER_TICK_DEADLINE_S")),
         )
 
 
@@ -70,5 +76,14 @@ def _int_or_none(text: str | None) -> int | None:
         return None
     try:
         return int(text)
+    except ValueError:
+        return None
+
+
+def _float_or_none(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return float(text)
     except ValueError:
         return None

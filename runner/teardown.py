@@ -34,10 +34,11 @@ class Undo:
     _sensors: list[Any] = field(default_factory=list)
     _actors: list[LeasedActor] = field(default_factory=list)
     _recorder: bool = False
-    _restore: tuple[Any, dict[str, Any]] | None = None
+    _restore: dict[str, Any] | None = None
     _traffic_managers: list[Any] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     _closed: bool = False
+    _client_stuck: bool = False
 
     def spawned(self, actor: Any, role: str) -> None:
         """Register an actor (a `carla.Actor`) right after it was spawned."""
@@ -54,10 +55,19 @@ class Undo:
     def recorder_started(self) -> None:
         self._recorder = True
 
-    def settings_changed(self, world: Any, original: dict[str, Any]) -> None:
+    def settings_changed(self, original: dict[str, Any]) -> None:
         """Remember the settings to restore (asynchronous) before applying new ones."""
-        self._restore = (world, original)
+        self._restore = original
         self.lease.update(settings_to_restore=original)
+
+    def client_stuck(self, fresh_client: Any) -> None:
+        """The run's client is blocked in a call (a stalled tick): finish through `fresh_client`.
+
+        Sensor `stop()` and every Traffic Manager call are skipped: they go through the
+        stuck client (the TM's mutex is held by the blocked tick) and would hang too.
+        """
+        self.client = fresh_client
+        self._client_stuck = True
 
     def traffic_manager_synchronous(self, traffic_manager: Any) -> None:
         self._traffic_managers.append(traffic_manager)
@@ -98,6 +108,9 @@ class Undo:
         deadlock the 0.9.16 client in 6,000 tries (issue 9); the earlier 0.5 s drain
         rested on a wrong diagnosis.
         """
+        if self._client_stuck:
+            self._sensors.clear()
+            return
         for sensor in reversed(self._sensors):
             with contextlib.suppress(RuntimeError):
                 if sensor.is_listening():
@@ -115,13 +128,14 @@ class Undo:
 
     def _restore_settings(self) -> None:
         if self._restore is not None:
-            world, original = self._restore
-            world.apply_settings(async_settings(original))
+            self.client.get_world().apply_settings(async_settings(self._restore))
             self._restore = None
 
     def _traffic_managers_async(self) -> None:
         """Sync off, then shut the run's own TM down: its thread would outlive the run
         and abort this process (TimeoutException) once the server is gone."""
+        if self._client_stuck:  # the stall's error says why; nothing else can be done
+            self._traffic_managers.clear()
         while self._traffic_managers:
             traffic_manager = self._traffic_managers.pop()
             traffic_manager.set_synchronous_mode(False)

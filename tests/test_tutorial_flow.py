@@ -65,7 +65,10 @@ def test_seed_tutorial_flow_leaves_nothing_behind(client: carla.Client) -> None:
     assert frames == list(range(frames[0], frames[0] + 100))
 
     spawned = [ego, *others, fountain]
-    responses = client.apply_batch_sync([carla.command.DestroyActor(a) for a in spawned], True)
+    # The tutorial passes do_tick=True; that form holds the GIL while it waits for the
+    # tick (issue 9), so the safe equivalent is a batch without tick, then a tick.
+    responses = client.apply_batch_sync([carla.command.DestroyActor(a) for a in spawned], False)
+    world.tick()
     assert not any(r.error for r in responses)
     settings.synchronous_mode = False
     settings.fixed_delta_seconds = None
