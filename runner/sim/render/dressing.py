@@ -97,7 +97,8 @@ def _building_mesh(rows: F64, rng: np.random.Generator) -> MeshBuilder:
         shapes.box((-1, -1, -1), (1, 1, 1)),
         pose_matrices(centers, yaw, np.stack([hx, hy, h / 2], 1)),
     )
-    mesh.add(walls, np.repeat(colors, 12, axis=0), labels.BUILDINGS)
+    ids = mesh.new_objects(len(rows))  # one instance per building, windows included
+    mesh.add(walls, np.repeat(colors, 12, axis=0), labels.BUILDINGS, objects=np.repeat(ids, 12))
     # window bands: a slightly larger, dark, thin slab every 3.5 m of height
     floors = [(i, f) for i in range(len(rows)) for f in np.arange(2.0, h[i] - 1.0, 3.5)]
     if floors:
@@ -107,7 +108,7 @@ def _building_mesh(rows: F64, rng: np.random.Generator) -> MeshBuilder:
         s = np.stack([hx[idx] + 0.03, hy[idx] + 0.03, np.full(len(idx), 0.6)], 1)
         bands = transform_unit(shapes.box((-1, -1, -1), (1, 1, 1)), pose_matrices(c, yaw[idx], s))
         glass = np.array([0.05, 0.07, 0.09]) + rng.uniform(0, 0.05, (len(idx) * 12, 1))
-        mesh.add(bands, glass, labels.BUILDINGS, PAINT_WINDOW)
+        mesh.add(bands, glass, labels.BUILDINGS, PAINT_WINDOW, np.repeat(ids[idx], 12))
     return mesh
 
 
@@ -144,10 +145,13 @@ def _tree_mesh(pts: F64, grid: Grid, rng: np.random.Generator, on_walk: int) -> 
     trunk_m = pose_matrices(
         trunk, np.zeros(n), np.stack([np.full(n, 0.16), np.full(n, 0.16), height], 1)
     )
+    ids = mesh.new_objects(n)  # one instance per tree: trunk and crown
+    cylinder = shapes.cylinder((0, 0), 0, 1, 1)
     mesh.add(
-        transform_unit(shapes.cylinder((0, 0), 0, 1, 1), trunk_m),
+        transform_unit(cylinder, trunk_m),
         labels.ALBEDO["trunk"],
         labels.VEGETATION,
+        objects=np.repeat(ids, len(cylinder)),
     )
     c = trunk + np.stack([np.zeros(n), np.zeros(n), height + crown * 0.5], 1)
     s = np.stack([crown, crown, crown * 1.2], 1)
@@ -157,6 +161,7 @@ def _tree_mesh(pts: F64, grid: Grid, rng: np.random.Generator, on_walk: int) -> 
         transform_unit(blob, pose_matrices(c, rng.uniform(0, 6.3, n), s)),
         np.repeat(tint, len(blob), axis=0),
         labels.VEGETATION,
+        objects=np.repeat(ids, len(blob)),
     )
     return mesh
 
@@ -185,5 +190,5 @@ def street_lamps(edges: list[Edge], lanes: list[LaneSamples]) -> MeshBuilder:
     if rows:
         arr = np.array(rows)
         mats = pose_matrices(arr[:, :3], arr[:, 3], np.ones((len(arr), 3)))
-        mesh.place(shapes.street_lamp(), mats)
+        mesh.place(shapes.street_lamp(), mats, numbered=True)
     return mesh

@@ -43,7 +43,7 @@ def build_traffic_lights(carla_map: Any) -> MeshBuilder:
     rows = traffic_light_poses(carla_map)
     if len(rows):
         mats = pose_matrices(rows[:, :3], rows[:, 3], np.ones((len(rows), 3)))
-        mesh.place(shapes.traffic_light(), mats)
+        mesh.place(shapes.traffic_light(), mats, numbered=True)
     return mesh
 
 
@@ -53,5 +53,5 @@ def build_signs(carla_map: Any) -> MeshBuilder:
     mesh = MeshBuilder()
     if len(rows):
         mats = pose_matrices(rows[:, :3], rows[:, 3], np.ones((len(rows), 3)))
-        mesh.place(shapes.traffic_sign(), mats)
+        mesh.place(shapes.traffic_sign(), mats, numbered=True)
     return mesh

@@ -1,7 +1,13 @@
 """Triangle soups as numpy arrays: the unit shapes and the builder the scene is made of.
 
-Everything is flat-shaded, non-indexed triangles; a vertex is 11 float32:
-position (3), normal (3), albedo (3), semantic tag, paint code (see PAINT_*).
+Everything is flat-shaded, non-indexed triangles; a vertex is 12 float32:
+position (3), normal (3), albedo (3), semantic tag, paint code (see PAINT_*) and the
+instance id of the static object it belongs to (0: ground surfaces, unit shapes).
+
+Static objects (a building, a tree, a lamp, a sign) are numbered 1..n in build order
+(`new_objects`), so the same map always gives the same numbers; `static_instance_ids`
+turns number k into instance id 0xFFFF - (k - 1), counting down from the top of the
+16-bit range while actor ids count up from 1, so the two meet only past ~65k objects.
 Building with whole-array operations keeps a town's scene build in the seconds range.
 """
 
@@ -15,7 +21,8 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float32]
 F64 = NDArray[np.float64]
 
-VERTEX_FLOATS = 11
+VERTEX_FLOATS = 12
+STATIC_ID_TOP = 0xFFFF
 PAINT_VERTEX = 0.0  # albedo from the vertex
 PAINT_INSTANCE = 1.0  # albedo from the instance colour (vehicle paint)
 PAINT_LAMP_RED = 2.0  # traffic-light lamps: lit when the instance state matches
@@ -27,12 +34,20 @@ PAINT_WINDOW = 6.0  # window bands: some lit at night
 
 @dataclass
 class MeshBuilder:
-    """Accumulates triangles (T, 3, 3) with per-triangle albedo, tag and paint."""
+    """Accumulates triangles (T, 3, 3) with per-triangle albedo, tag, paint and object."""
 
     _tris: list[F64] = field(default_factory=list)
     _colors: list[F64] = field(default_factory=list)
     _tags: list[NDArray[np.float64]] = field(default_factory=list)
     _paints: list[NDArray[np.float64]] = field(default_factory=list)
+    _objects: list[NDArray[np.float64]] = field(default_factory=list)
+    object_count: int = 0
+
+    def new_objects(self, n: int) -> NDArray[np.float64]:
+        """Numbers for `n` new static objects of this builder (1-based, in order)."""
+        first = self.object_count + 1
+        self.object_count += n
+        return np.arange(first, first + n, dtype=np.float64)
 
     def add(
         self,
@@ -40,8 +55,9 @@ class MeshBuilder:
         color: tuple[float, float, float] | F64,
         tag: int,
         paint: float = PAINT_VERTEX,
+        objects: float | NDArray[np.float64] = 0.0,
     ) -> None:
-        """Add triangles; `color` is one RGB or one per triangle."""
+        """Add triangles; `color` is one RGB or one per triangle, `objects` one or per triangle."""
         tris = np.asarray(tris, dtype=np.float64).reshape(-1, 3, 3)
         if len(tris) == 0:
             return
@@ -50,26 +66,36 @@ class MeshBuilder:
         self._colors.append(np.array(colors))
         self._tags.append(np.full(len(tris), float(tag)))
         self._paints.append(np.full(len(tris), float(paint)))
+        self._objects.append(np.array(np.broadcast_to(objects, (len(tris),)), dtype=np.float64))
 
     def extend(self, other: MeshBuilder) -> None:
+        """Append another builder's triangles; its objects are numbered after ours."""
+        offset = float(self.object_count)
         self._tris += other._tris
         self._colors += other._colors
         self._tags += other._tags
         self._paints += other._paints
+        self._objects += [np.where(o > 0, o + offset, 0.0) for o in other._objects]
+        self.object_count += other.object_count
 
-    def place(self, unit: MeshBuilder, matrices: F64) -> None:
-        """Instance a local-frame shape at N poses, keeping each part's colour and tag."""
+    def place(self, unit: MeshBuilder, matrices: F64, *, numbered: bool = False) -> None:
+        """Instance a local-frame shape at N poses, keeping each part's colour and tag.
+
+        `numbered`: each placement is a new static object (its own instance id).
+        """
+        n = len(matrices)
+        ids = self.new_objects(n) if numbered else np.zeros(n)
         parts = zip(unit._tris, unit._colors, unit._tags, unit._paints, strict=True)
         for tris, color, tag, paint in parts:
-            n = len(matrices)
             placed = transform_unit(tris, matrices)
-            self.add(placed, np.tile(color, (n, 1)), int(tag[0]), float(paint[0]))
+            objects = np.repeat(ids, len(tris))
+            self.add(placed, np.tile(color, (n, 1)), int(tag[0]), float(paint[0]), objects)
 
     def triangles(self) -> F64:
         return np.concatenate(self._tris) if self._tris else np.zeros((0, 3, 3))
 
     def vertices(self) -> FloatArray:
-        """Interleaved (3T, 11) float32 vertex array."""
+        """Interleaved (3T, 12) float32 vertex array."""
         if not self._tris:
             return np.zeros((0, VERTEX_FLOATS), dtype=np.float32)
         tris = np.concatenate(self._tris)
@@ -79,7 +105,15 @@ class MeshBuilder:
         out[:, :, 6:9] = np.concatenate(self._colors)[:, None, :]
         out[:, :, 9] = np.concatenate(self._tags)[:, None]
         out[:, :, 10] = np.concatenate(self._paints)[:, None]
+        out[:, :, 11] = static_instance_ids(np.concatenate(self._objects))[:, None]
         return out.reshape(-1, VERTEX_FLOATS)
+
+
+def static_instance_ids(objects: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Instance id of static object number k: 0xFFFF - (k - 1); 0 stays 0 (no object)."""
+    k = objects.astype(np.int64)
+    ids = STATIC_ID_TOP - (k - 1) % STATIC_ID_TOP
+    return np.where(k > 0, ids, 0).astype(np.float64)
 
 
 def face_normals(tris: F64) -> F64:

@@ -26,7 +26,17 @@ from runner.sim.world.actors import Actor
 from runner.sim.world.geometry import Transform
 
 OUTPUTS = frozenset({"rgb", "depth", "semantic", "instance"})
-_VERTEX_FORMAT = ("3f 3f 3f 1f 1f", "in_pos", "in_normal", "in_color", "in_tag", "in_paint")
+_VERTEX_FORMAT = (
+    "3f 3f 3f 1f 1f 1f",
+    "in_pos",
+    "in_normal",
+    "in_color",
+    "in_tag",
+    "in_paint",
+    "in_object",
+)
+# unit shapes skip the static object id: instances carry the actor id
+_SHAPE_FORMAT = ("3f 3f 3f 1f 1f 4x", "in_pos", "in_normal", "in_color", "in_tag", "in_paint")
 _INSTANCE_FORMAT = ("16f 3f 3f/i", "i_model", "i_color", "i_tag_id_state")
 _MAX_INSTANCES = 4096
 Image = NDArray[np.uint8]
@@ -113,7 +123,7 @@ class Renderer:
     def _shape_vao(self, mesh: MeshBuilder) -> tuple[moderngl.Buffer, moderngl.VertexArray]:
         vbo = self.ctx.buffer(mesh.vertices().tobytes())
         ibo = self.ctx.buffer(reserve=_MAX_INSTANCES * dynamic.INSTANCE_FLOATS * 4, dynamic=True)
-        vao = self.ctx.vertex_array(self._inst, [(vbo, *_VERTEX_FORMAT), (ibo, *_INSTANCE_FORMAT)])
+        vao = self.ctx.vertex_array(self._inst, [(vbo, *_SHAPE_FORMAT), (ibo, *_INSTANCE_FORMAT)])
         return ibo, vao
 
     def render(

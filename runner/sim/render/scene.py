@@ -28,7 +28,7 @@ _DRAW_RANK[[24, 2, 1, 3, 10]] = [0, 1, 2, 3, 9]
 
 @dataclass(frozen=True)
 class TiledMesh:
-    """Vertices (V, 11) grouped by tile: tile i is vertices[first[i] : first[i] + count[i]]."""
+    """Vertices (V, 12) grouped by tile: tile i is vertices[first[i] : first[i] + count[i]]."""
 
     vertices: FloatArray
     first: NDArray[np.int64]
@@ -84,7 +84,8 @@ def build_scene(carla_map: Any, map_name: str) -> StaticScene:
     mesh.extend(landmarks.build_signs(carla_map))
     mesh.extend(dressing.buildings(edges, grid, rng))
     mesh.extend(dressing.trees(edges, grid, rng))
-    lights = landmarks.build_traffic_lights(carla_map)
+    lights = MeshBuilder(object_count=mesh.object_count)  # numbered after the world's objects
+    lights.extend(landmarks.build_traffic_lights(carla_map))
     return StaticScene(map_name, TiledMesh.from_mesh(mesh), TiledMesh.from_mesh(lights))
 
 

@@ -1,5 +1,5 @@
 #version 330
-// Static scene: world-space vertices, instance id 0.
+// Static scene: world-space vertices; each static object carries its own instance id.
 uniform mat4 u_view;   // world -> camera, UE axes (x forward, y right, z up)
 uniform vec4 u_proj;   // 2f/W, 2f/H, A, B (see camera.Pinhole.clip_uniform)
 uniform float u_state; // traffic-light state for lamp paints (-1: all dark)
@@ -9,6 +9,7 @@ in vec3 in_normal;
 in vec3 in_color;
 in float in_tag;
 in float in_paint;
+in float in_object;  // instance id of the static object (0: ground surfaces)
 
 out vec3 v_world;
 out vec3 v_normal;
@@ -27,7 +28,7 @@ void main() {
     v_color = in_color;
     v_depth = cam.x;
     v_tag = uint(in_tag + 0.5);
-    v_id = 0u;
+    v_id = uint(in_object + 0.5);
     v_paint = in_paint;
     v_state = u_state;
 }
