@@ -6,14 +6,22 @@ nobody listens to is not rendered at all. `sensor_tick` paces each sensor in
 simulated seconds, as CARLA does. An OpenGL context belongs to the thread that made
 it, while steps run on whichever thread ticks (an RPC connection or the async
 ticker), so every GL call goes through one dedicated thread.
+
+A step never waits for a client: a listen() in flight is announced by its
+`get_sensor_token` and the stream server holds the frame until the subscriber arrives;
+and a step waits only for last step's GL work that still has a reader (work for
+sensors stopped or destroyed since is cancelled, or left to finish unwatched).
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import time
 from collections import defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +35,7 @@ if TYPE_CHECKING:
     from runner.sim.simulator import Simulator
 
 log = logging.getLogger("runner.sim.sensors")
-SUBSCRIPTION_WAIT_S = 2.0
+RENDER_WAIT_S = 30.0  # a GL job slower than this is abandoned (its frame is lost)
 
 CAMERA_OUTPUTS = {
     "sensor.camera.rgb": ("rgb", SensorType.RGB_CAMERA),
@@ -35,6 +43,14 @@ CAMERA_OUTPUTS = {
     "sensor.camera.semantic_segmentation": ("semantic", SensorType.SEMANTIC_SEGMENTATION_CAMERA),
     "sensor.camera.instance_segmentation": ("instance", SensorType.INSTANCE_SEGMENTATION_CAMERA),
 }
+
+
+@dataclass
+class _GlJob:
+    """Work queued on the GL thread and the streams it will publish to."""
+
+    future: Future[None]
+    stream_ids: frozenset[int]
 
 
 @dataclass
@@ -69,20 +85,20 @@ class SensorHub:
         self._renderer: Renderer | None = None
         self._renderer_map: str = ""
         self._gl = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gl")
-        self._expected: set[int] = set()
-        self._pending: list[Future[None]] = []
+        self._pending: list[_GlJob] = []
+        self._stuck: _GlJob | None = None
 
     def expect_subscriber(self, stream_id: int) -> None:
-        """A client asked for this stream's token: its listen() is connecting now."""
+        """A client asked for this stream's token: its listen() is connecting now.
+
+        Better than CARLA: the first frame measured from here on is kept by the stream
+        server until the subscriber connects, so it is delivered, not lost.
+        """
         if any(rt.actor.stream_id == stream_id for rt in self.runtimes.values()):
-            self._expected.add(stream_id)
+            self.sim.stream.announce(stream_id)
 
     def _listened(self, stream_id: int) -> bool:
-        """Better than CARLA: the first frame after listen() is delivered, not lost."""
-        if stream_id in self._expected:
-            self._expected.discard(stream_id)
-            return self.sim.stream.wait_for_subscriber(stream_id, SUBSCRIPTION_WAIT_S)
-        return self.sim.stream.has_subscribers(stream_id)
+        return self.sim.stream.is_listened(stream_id)
 
     def add(self, actor: Actor) -> None:
         rt = _Runtime(actor, _float_attr(actor, "sensor_tick", 0.0))
@@ -93,6 +109,8 @@ class SensorHub:
         elif actor.type_id == "sensor.lidar.ray_cast":
             rt.state = None  # scanner created on first use (needs the renderer's scene)
         self.runtimes[actor.id] = rt
+        if actor.stream_id:
+            self.sim.stream.open_stream(actor.stream_id)
 
     def remove(self, actor: Actor) -> None:
         self.runtimes.pop(actor.id, None)
@@ -221,17 +239,42 @@ class SensorHub:
                     )
                     self.sim.stream.publish(actor.stream_id, payload)
 
-        self._pending.append(self._gl.submit(render_and_publish))
+        self._submit(render_and_publish, [a.stream_id for members in streams for a in members])
+
+    def _submit(self, work: Callable[[], None], stream_ids: list[int]) -> None:
+        if self._stuck is not None:
+            if not self._stuck.future.done():
+                return  # the GL thread is wedged: cameras and lidar deliver nothing
+            log.warning("the GL thread recovered; rendering resumes")
+            self._stuck = None
+        self._pending.append(_GlJob(self._gl.submit(work), frozenset(stream_ids)))
 
     def finish_pending(self) -> None:
-        """Wait for last step's renders: they overlap the client's work, not the next step."""
+        """Wait for last step's GL work that someone still reads, with a deadline.
+
+        Renders overlap the client's work, not the next step. Work whose streams all
+        lost their readers (stop(), destroy, a vanished client) is cancelled if it has
+        not started and never waited for: no step depends on a stopped sensor.
+        """
         with TIMER.stage("render_wait"):
+            deadline = time.monotonic() + RENDER_WAIT_S
             for job in self._pending:
-                try:
-                    job.result()
-                except Exception:
-                    log.exception("rendering failed; the frame's camera images are lost")
+                if not any(self._listened(i) for i in job.stream_ids):
+                    job.future.cancel()
+                    continue
+                self._join(job, deadline)
             self._pending.clear()
+
+    def _join(self, job: _GlJob, deadline: float) -> None:
+        try:
+            job.future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            log.error("GL work exceeded %.0f s; its frames are lost", RENDER_WAIT_S)
+            self._stuck = job
+        except CancelledError:
+            pass
+        except Exception:
+            log.exception("rendering failed; the frame's camera images are lost")
 
     def _lidar(self, rt: _Runtime, dt_s: float) -> None:
         """Scans the rendered scene, so it runs on the GL thread, after this step's cameras."""
@@ -248,4 +291,4 @@ class SensorHub:
             payload = rt.state.scan(frame, elapsed, pose, dt_s, actors)
             self.sim.stream.publish(rt.actor.stream_id, payload)
 
-        self._pending.append(self._gl.submit(scan_and_publish))
+        self._submit(scan_and_publish, [rt.actor.stream_id])

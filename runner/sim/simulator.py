@@ -26,6 +26,7 @@ from runner.sim.world.stepper import WorldStepper
 
 if TYPE_CHECKING:
     from runner.sim.sensor_hub import SensorHub
+    from runner.sim.traffic.service import TrafficService
 
 log = logging.getLogger("runner.sim")
 
@@ -47,6 +48,7 @@ class Simulator:
         self.sync_owner: int | None = None
         self.traffic_managers: dict[int, list[object]] = {}
         self.on_step: list[Callable[[Simulator], None]] = []
+        self.traffic: TrafficService | None = None  # our Traffic Manager, set by the server
         self._last_step_wall = time.monotonic()
         self.map: LoadedMap = load_map(maps.resolve(default_map))
         self.episode = self._new_episode(EpisodeSettings(), dict(DEFAULT_WEATHER))
@@ -135,18 +137,27 @@ class Simulator:
             return self.frame
 
     def _step(self, dt: float) -> None:
+        """World, hooks, then the world-state frame, then sensor frames.
+
+        The world state goes first: the client's tick() waits for it, and sensor frames
+        (read by callbacks that need the client's GIL) must not queue ahead of it. No
+        step waits for a stream subscriber or for stopped or destroyed sensors.
+        """
         self.sensors.finish_pending()
+        if self.traffic is not None:
+            with TIMER.stage("traffic_manager"):
+                self.traffic.drive(dt)  # TM vehicles' controls for this step, before physics
         with TIMER.stage("world"):
             self.stepper.step(dt)
         self.frame += 1
         self.elapsed_s += dt
-        with TIMER.stage("sensors"):
-            self.sensors.measure(dt)
         with TIMER.stage("hooks"):
             for hook in self.on_step:
                 hook(self)
         with TIMER.stage("world_state"):
             self.publish_world_state(dt)
+        with TIMER.stage("sensors"):
+            self.sensors.measure(dt)
         TIMER.step_done()
 
     def publish_world_state(self, dt: float) -> None:

@@ -1,8 +1,16 @@
 """CARLA's streaming server: one TCP connection per subscribed stream, length-prefixed frames.
 
 The client connects to the port named in a stream token, sends the u32 stream id, then
-only reads `[u32 length][payload]` frames. Each subscriber gets its own writer thread
-and a byte-bounded queue, so a slow consumer never stalls the simulation.
+only reads `[u32 length][payload]` frames. Publishing never blocks the simulation: each
+subscriber has its own writer thread and a short queue; a reader that falls behind
+loses its oldest frames (counted), and one whose socket accepts nothing for
+`SEND_STALL_S` is disconnected (the CARLA client reconnects by itself).
+
+A stream whose token was just handed out (`announce`, from `get_sensor_token`) keeps
+its latest frame until the listen() in flight connects, so the first frame after
+listen() is delivered without the step ever waiting for the subscriber.
+Every resource a peer can make us hold is bounded: handshakes, subscribers, parked
+connections (subscriptions to streams that do not exist), queued bytes.
 """
 
 from __future__ import annotations
@@ -12,13 +20,26 @@ import logging
 import socket
 import struct
 import threading
+import time
+from dataclasses import dataclass, field
 
 from runner.sim.protocol.listener import Listener, close_quietly
 
 log = logging.getLogger("runner.sim.streaming")
 
 TOKEN = struct.Struct("<IHBB16s")
-MAX_QUEUED_BYTES = 512 * 1024 * 1024
+WORLD_STREAM_ID = 1
+MAX_QUEUED_FRAMES = 8
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
+SEND_STALL_S = 30.0
+HANDSHAKE_TIMEOUT_S = 5.0
+ANNOUNCE_TTL_S = 10.0
+MAX_HANDSHAKES = 64
+MAX_SUBSCRIBERS = 512
+MAX_PARKED = 256
+IDLE_POLL_S = 0.5
+
+Frame = bytes | memoryview
 
 
 def make_token(stream_id: int, port: int) -> bytes:
@@ -33,51 +54,73 @@ class _Subscriber:
         self.sock = sock
         self.stream_id = stream_id
         self.alive = True
-        self._frames: collections.deque[bytes | memoryview] = collections.deque()
+        self.dropped = 0
+        self._frames: collections.deque[Frame] = collections.deque()
         self._queued_bytes = 0
         self._cond = threading.Condition()
+        _set_send_timeout(sock, SEND_STALL_S)
         self._thread = threading.Thread(
             target=self._write_loop, name=f"stream-{stream_id}", daemon=True
         )
         self._thread.start()
 
-    def push(self, frame: bytes | memoryview) -> None:
+    def push(self, frame: Frame) -> int:
+        """Queue a frame; the oldest ones go when the reader is behind. Returns how many."""
+        before = self.dropped
         with self._cond:
             self._frames.append(frame)
             self._queued_bytes += len(frame)
-            while self._queued_bytes > MAX_QUEUED_BYTES and len(self._frames) > 1:
-                dropped = self._frames.popleft()
-                self._queued_bytes -= len(dropped)
-                log.warning("stream %d: slow reader, dropped a frame", self.stream_id)
+            while len(self._frames) > 1 and (
+                len(self._frames) > MAX_QUEUED_FRAMES or self._queued_bytes > MAX_QUEUED_BYTES
+            ):
+                self._queued_bytes -= len(self._frames.popleft())
+                self.dropped += 1
+                if self.dropped == 1:
+                    log.warning("stream %d: slow reader, dropping frames", self.stream_id)
             self._cond.notify()
+        return self.dropped - before
 
     def close(self) -> None:
         with self._cond:
             self.alive = False
+            self._frames.clear()
+            self._queued_bytes = 0
             self._cond.notify()
         close_quietly(self.sock)
 
+    def _next(self) -> Frame | None:
+        """The next frame to write, or None once this subscriber is finished."""
+        with self._cond:
+            while self.alive and not self._frames:
+                self._cond.wait(timeout=IDLE_POLL_S)
+                if self.alive and not self._frames and _peer_closed(self.sock):
+                    return None
+            if not self.alive:
+                return None
+            frame = self._frames.popleft()
+            self._queued_bytes -= len(frame)
+            return frame
+
     def _write_loop(self) -> None:
         try:
-            while self.alive:
-                with self._cond:
-                    if not self._frames:
-                        self._cond.wait(timeout=0.5)
-                    if not self.alive:
-                        break
-                    if not self._frames:
-                        if _peer_closed(self.sock):
-                            break
-                        continue
-                    frame = self._frames.popleft()
-                    self._queued_bytes -= len(frame)
+            while (frame := self._next()) is not None:
                 self.sock.sendall(struct.pack("<I", len(frame)))
                 self.sock.sendall(frame)
-        except OSError:
-            pass
+        except OSError as exc:  # includes the send stall (EAGAIN after SO_SNDTIMEO)
+            if self.alive:
+                log.info("stream %d: subscriber dropped: %s", self.stream_id, exc)
         finally:
             self.alive = False
             close_quietly(self.sock)
+            if self.dropped:
+                log.warning("stream %d: dropped %d frames", self.stream_id, self.dropped)
+
+
+def _set_send_timeout(sock: socket.socket, seconds: float) -> None:
+    """SO_SNDTIMEO: a blocking send fails after `seconds` without progress (recv unaffected)."""
+    whole = int(seconds)
+    timeval = struct.pack("ll", whole, int((seconds - whole) * 1e6))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
 
 def _peer_closed(sock: socket.socket) -> bool:
@@ -89,14 +132,35 @@ def _peer_closed(sock: socket.socket) -> bool:
         return True
 
 
+@dataclass
+class _Stream:
+    """An open stream: its subscribers, and the frame held for an announced listen()."""
+
+    subscribers: list[_Subscriber] = field(default_factory=list)
+    announced_until: float = 0.0  # time.monotonic() deadline; 0 when not announced
+    held: Frame | None = None
+
+    def live(self) -> list[_Subscriber]:
+        self.subscribers = [s for s in self.subscribers if s.alive]
+        return self.subscribers
+
+    def announced(self, now: float) -> bool:
+        if self.announced_until and now >= self.announced_until:
+            self.announced_until, self.held = 0.0, None
+        return self.announced_until > 0.0
+
+
 class StreamServer:
     """Accepts stream subscriptions and fans published frames out to subscribers."""
 
     def __init__(self, host: str, port: int) -> None:
         self._listener = Listener(host, port, self._accepted, "stream-accept")
-        self._subs: dict[int, list[_Subscriber]] = {}
+        self._streams: dict[int, _Stream] = {WORLD_STREAM_ID: _Stream()}
+        self._parked: collections.deque[socket.socket] = collections.deque()
+        self._handshakes = threading.BoundedSemaphore(MAX_HANDSHAKES)
         self._lock = threading.Lock()
-        self._subscribed = threading.Condition(self._lock)
+        self.refused = 0
+        self.dropped_frames = 0
 
     @property
     def port(self) -> int:
@@ -108,62 +172,142 @@ class StreamServer:
     def stop(self) -> None:
         self._listener.stop()
         with self._lock:
-            subs = [s for group in self._subs.values() for s in group]
-            self._subs.clear()
+            subs = [s for st in self._streams.values() for s in st.subscribers]
+            parked = list(self._parked)
+            self._streams.clear()
+            self._parked.clear()
         for s in subs:
             s.close()
+        for sock in parked:
+            close_quietly(sock)
+
+    # -- streams -----------------------------------------------------------------------
+    def open_stream(self, stream_id: int) -> None:
+        """A sensor's stream exists from its spawn on; subscriptions to others are parked."""
+        with self._lock:
+            self._streams.setdefault(stream_id, _Stream())
+
+    def close_stream(self, stream_id: int) -> None:
+        """Disconnect the subscribers of a destroyed sensor and forget its stream."""
+        with self._lock:
+            stream = self._streams.pop(stream_id, None)
+        for s in stream.subscribers if stream else ():
+            s.close()
+
+    def announce(self, stream_id: int, ttl_s: float = ANNOUNCE_TTL_S) -> None:
+        """A client took this stream's token: hold its latest frame until it connects."""
+        with self._lock:
+            stream = self._streams.get(stream_id)
+            if stream is not None:
+                stream.announced_until = time.monotonic() + ttl_s
 
     def has_subscribers(self, stream_id: int) -> bool:
         with self._lock:
-            return any(s.alive for s in self._subs.get(stream_id, ()))
+            stream = self._streams.get(stream_id)
+            return bool(stream and stream.live())
 
-    def wait_for_subscriber(self, stream_id: int, timeout_s: float) -> bool:
-        """Wait until someone subscribes to `stream_id` (a listen() in flight)."""
-        with self._subscribed:
-            return self._subscribed.wait_for(
-                lambda: any(s.alive for s in self._subs.get(stream_id, ())), timeout_s
-            )
+    def is_listened(self, stream_id: int) -> bool:
+        """Someone reads this stream now, or a listen() is on its way: worth measuring."""
+        with self._lock:
+            stream = self._streams.get(stream_id)
+            return bool(stream and (stream.live() or stream.announced(time.monotonic())))
 
     def publish(self, stream_id: int, frame: bytes | bytearray | memoryview) -> None:
-        """Queue one payload for every live subscriber of `stream_id`."""
+        """Queue one payload for every live subscriber of `stream_id`; never blocks."""
         data = frame if isinstance(frame, bytes | memoryview) else bytes(frame)
         with self._lock:
-            group = self._subs.get(stream_id)
-            if not group:
+            stream = self._streams.get(stream_id)
+            if stream is None:
                 return
-            live = [s for s in group if s.alive]
-            if len(live) != len(group):
-                self._subs[stream_id] = live
-        for s in live:
-            s.push(data)
+            live = list(stream.live())
+            if not live:
+                if stream.announced(time.monotonic()):
+                    stream.held = data
+                return
+        dropped = sum(s.push(data) for s in live)
+        if dropped:
+            with self._lock:
+                self.dropped_frames += dropped
 
-    def close_stream(self, stream_id: int) -> None:
-        """Disconnect the subscribers of a destroyed sensor."""
+    def counts(self) -> dict[str, int]:
+        """Subscribers, parked sockets, refused connections and frames dropped so far."""
         with self._lock:
-            group = self._subs.pop(stream_id, [])
-        for s in group:
-            s.close()
+            return {
+                "subscribers": sum(len(st.live()) for st in self._streams.values()),
+                "parked": len(self._parked),
+                "refused": self.refused,
+                "dropped_frames": self.dropped_frames,
+            }
 
+    # -- subscriptions -----------------------------------------------------------------
     def _accepted(self, sock: socket.socket, addr: tuple[str, int]) -> None:
-        threading.Thread(target=self._subscribe, args=(sock,), daemon=True).start()
+        if not self._handshakes.acquire(blocking=False):
+            self._refuse(sock, "too many stream handshakes in progress")
+            return
+        threading.Thread(
+            target=self._handshake, args=(sock,), name="stream-handshake", daemon=True
+        ).start()
 
-    def _subscribe(self, sock: socket.socket) -> None:
-        sock.settimeout(5.0)
+    def _handshake(self, sock: socket.socket) -> None:
         try:
-            head = b""
-            while len(head) < 4:
-                chunk = sock.recv(4 - len(head))
-                if not chunk:
-                    raise OSError("closed before sending a stream id")
-                head += chunk
+            stream_id = _read_stream_id(sock)
         except OSError as exc:
-            log.warning("stream subscription failed: %s", exc)
+            log.info("stream subscription failed: %s", exc)
             close_quietly(sock)
             return
-        sock.settimeout(None)
-        (stream_id,) = struct.unpack("<I", head)
-        sub = _Subscriber(sock, stream_id)
-        with self._subscribed:
-            self._subs.setdefault(stream_id, []).append(sub)
-            self._subscribed.notify_all()
-        log.debug("subscribed to stream %d", stream_id)
+        finally:
+            self._handshakes.release()
+        self._subscribe(sock, stream_id)
+
+    def _subscribe(self, sock: socket.socket, stream_id: int) -> None:
+        with self._lock:
+            stream = self._streams.get(stream_id)
+            if stream is None:
+                self._park(sock, stream_id)
+                return
+            total = sum(len(st.live()) for st in self._streams.values())
+            if total < MAX_SUBSCRIBERS:
+                sub = _Subscriber(sock, stream_id)
+                if stream.held is not None:
+                    sub.push(stream.held)  # the frame measured while this listen() connected
+                stream.held, stream.announced_until = None, 0.0
+                stream.subscribers.append(sub)
+                log.debug("subscribed to stream %d", stream_id)
+                return
+        self._refuse(sock, f"stream {stream_id}: subscriber limit {MAX_SUBSCRIBERS} reached")
+
+    def _park(self, sock: socket.socket, stream_id: int) -> None:
+        """Keep a subscription to a gone (or never existing) stream open but silent.
+
+        The CARLA client reconnects at once when the server closes a stream socket, so
+        closing these would make it spin; a quiet socket costs only a descriptor. Caller
+        holds the lock.
+        """
+        still_open = [s for s in self._parked if not _peer_closed(s)]
+        for s in self._parked:
+            if s not in still_open:
+                close_quietly(s)
+        self._parked = collections.deque(still_open)
+        while len(self._parked) >= MAX_PARKED:
+            close_quietly(self._parked.popleft())
+        self._parked.append(sock)
+        log.debug("stream %d does not exist: subscription parked", stream_id)
+
+    def _refuse(self, sock: socket.socket, why: str) -> None:
+        with self._lock:
+            self.refused += 1
+        log.warning("stream connection refused: %s", why)
+        close_quietly(sock)
+
+
+def _read_stream_id(sock: socket.socket) -> int:
+    """The 4-byte stream id a subscriber sends first, within HANDSHAKE_TIMEOUT_S."""
+    sock.settimeout(HANDSHAKE_TIMEOUT_S)
+    head = b""
+    while len(head) < 4:
+        chunk = sock.recv(4 - len(head))
+        if not chunk:
+            raise OSError("closed before sending a stream id")
+        head += chunk
+    sock.settimeout(None)
+    return int(struct.unpack("<I", head)[0])
