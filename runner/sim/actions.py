@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runner.sim.handlers.registry import RpcError
+from runner.sim.errors import RpcError
 from runner.sim.world import collisions, vehicle_physics
 from runner.sim.world.actors import Actor, ActorKind, VehicleControl
 from runner.sim.world.episode import PHYSICAL
+from runner.sim.world.errors import WorldError
 from runner.sim.world.geometry import Transform, Vec3
-from runner.sim.world.spawning import SpawnError, describe
+from runner.sim.world.spawning import describe
 
 if TYPE_CHECKING:
     from runner.sim.simulator import Simulator
@@ -35,7 +36,7 @@ def spawn(
         raise RpcError("unable to attach actor: parent actor not found")
     try:
         actor = describe(episode.next_id(), type_id, values, transform)
-    except SpawnError as exc:
+    except WorldError as exc:
         raise RpcError(str(exc)) from exc
     if parent is not None:
         episode.attach(actor, parent, transform)

@@ -2,18 +2,24 @@
 
 Handlers are plain functions `fn(ctx, *args)`; the decorator records how the result is
 wrapped (`Response<T>`, `Response<void>` or the bare `apply_batch` list). A handler
-raises `RpcError` for an answer the client shows as `RuntimeError(text)`.
+raises `RpcError` (or lets the world's `WorldError` through) for an answer the client
+shows as `RuntimeError(text)`. Arguments that do not fit the handler's signature or
+cannot be decoded are answered "bad arguments"; any other exception is a bug: it is
+logged with its traceback and answered as an internal error, never left unanswered.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from runner.sim.errors import RpcError
 from runner.sim.protocol.codec import DecodeError
 from runner.sim.protocol.rpc import Connection, Prepacked
+from runner.sim.world.errors import WorldError
 
 if TYPE_CHECKING:
     from runner.sim.simulator import Simulator
@@ -22,10 +28,6 @@ log = logging.getLogger("runner.sim.rpc")
 
 ResultKind = Literal["value", "void", "bare"]
 VOID_OK: list[Any] = [[False]]
-
-
-class RpcError(Exception):
-    """An error answer with CARLA-style text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +92,19 @@ def dispatch(sim: Simulator, conn: Connection, method: str, params: list[Any]) -
     args = params[1:]
     ctx = CallContext(sim, conn)
     try:
-        with sim.lock:
-            value = entry.fn(ctx, *args)
-    except RpcError as exc:
-        return error(str(exc)) if entry.kind != "bare" else []
-    except (DecodeError, TypeError, ValueError, IndexError, KeyError) as exc:
+        inspect.signature(entry.fn).bind(ctx, *args)
+    except TypeError as exc:
         log.warning("bad arguments for %s: %s", method, exc)
         return error(f"bad arguments for function {method}: {exc}")
+    try:
+        with sim.lock:
+            value = entry.fn(ctx, *args)
+    except (RpcError, WorldError) as exc:
+        return error(str(exc)) if entry.kind != "bare" else []
+    except (DecodeError, TypeError, ValueError) as exc:
+        log.warning("bad arguments for %s: %s", method, exc, exc_info=True)
+        return error(f"bad arguments for function {method}: {exc}")
+    except Exception as exc:
+        log.exception("internal error in %s", method)
+        return error(f"internal error of the embedded simulator in {method}: {exc!r}")
     return wrap(entry.kind, value)

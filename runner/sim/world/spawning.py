@@ -10,13 +10,10 @@ from runner.sim.world.actors import (
     VehicleState,
     kind_of,
 )
+from runner.sim.world.errors import WorldError
 from runner.sim.world.geometry import BoundingBox, Transform
 
 NO_BOX = BoundingBox()
-
-
-class SpawnError(Exception):
-    """A spawn the server refuses; the text reaches the user as CARLA's would."""
 
 
 def describe(
@@ -28,7 +25,7 @@ def describe(
     """Build the record for a library blueprint, filling attributes the client left out."""
     spec = catalog.find_blueprint(type_id)
     if spec is None:
-        raise SpawnError(f"Actor blueprint '{type_id}' not found in the blueprint library")
+        raise WorldError(f"Actor blueprint '{type_id}' not found in the blueprint library")
     attributes = {a.id: (a.type, values.get(a.id, a.default)) for a in spec.attributes}
     kind = kind_of(type_id)
     actor = Actor(
