@@ -14,8 +14,19 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=2000)
     parser.add_argument("--maps-dir", action="append", default=[])
     parser.add_argument("--map", default=DEFAULT_MAP)
+    parser.add_argument(
+        "--client-traffic-manager",
+        action="store_true",
+        help="serve no Traffic Manager: each client runs CARLA's in-client TM",
+    )
     args = parser.parse_args()
-    serve_forever(args.host, args.port, args.maps_dir, args.map)
+    serve_forever(
+        args.host,
+        args.port,
+        args.maps_dir,
+        args.map,
+        serve_traffic_manager=not args.client_traffic_manager,
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from runner.sim.process import PARENT_PID_ENV, READY_PREFIX
 from runner.sim.protocol.rpc import Connection, RpcServer
 from runner.sim.protocol.streaming import StreamServer
 from runner.sim.simulator import Simulator
+from runner.sim.traffic.service import TrafficService
+from runner.sim.traffic.world import SimulatorWorld
 from runner.sim.world.maps import MapCatalog
 
 log = logging.getLogger("runner.sim")
@@ -37,8 +39,10 @@ class SimulatorServer:
         port: int = 0,
         maps_dirs: Sequence[str | Path] = (),
         default_map: str = DEFAULT_MAP,
+        serve_traffic_manager: bool = True,
     ) -> None:
         self.host = host
+        self._serve_tm = serve_traffic_manager  # False: clients run CARLA's in-client TM
         self._requested_port = port
         self._maps = MapCatalog(maps_dirs)
         self._default_map = default_map
@@ -65,6 +69,8 @@ class SimulatorServer:
         self._stream, rpc_socket_port = _bind_pair(self.host, self._requested_port)
         sim = Simulator(self._maps, self._stream, self._default_map)
         self.simulator = sim
+        if self._serve_tm:
+            sim.traffic = TrafficService(SimulatorWorld(sim), self.host)
 
         def on_call(conn: Connection, method: str, params: list[object]) -> object:
             return dispatch(sim, conn, method, params)
@@ -82,6 +88,7 @@ class SimulatorServer:
         return self
 
     def stop(self) -> None:
+        """Simulator RPC first, Traffic Manager ports last (see docs/traffic-manager.md)."""
         self._stopped = True
         if self._rpc is not None:
             self._rpc.stop()
@@ -89,6 +96,8 @@ class SimulatorServer:
             self.simulator.stop()
         if self._stream is not None:
             self._stream.stop()
+        if self.simulator is not None and self.simulator.traffic is not None:
+            self.simulator.traffic.stop()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()
@@ -120,15 +129,23 @@ def _free_port(host: str) -> int:
 
 
 def serve_forever(
-    host: str, port: int, maps_dirs: Sequence[str | Path] = (), default_map: str = DEFAULT_MAP
+    host: str,
+    port: int,
+    maps_dirs: Sequence[str | Path] = (),
+    default_map: str = DEFAULT_MAP,
+    serve_traffic_manager: bool = True,
 ) -> None:
-    """`scenario server`: run until Ctrl-C or SIGTERM; prints one ready line with the port."""
+    """`scenario server`: run until Ctrl-C or SIGTERM; prints one ready line with the port.
+
+    `serve_traffic_manager=False` leaves Traffic-Manager ports to the clients (CARLA's own
+    in-client TM, exactly as against a CARLA server).
+    """
     level = os.environ.get("RUNNER_SIM_LOG", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(name)s: %(message)s")
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     parent = int(os.environ.get(PARENT_PID_ENV, "0"))
-    with SimulatorServer(host, port, maps_dirs, default_map) as server:
+    with SimulatorServer(host, port, maps_dirs, default_map, serve_traffic_manager) as server:
         print(f"{READY_PREFIX}{host}:{server.port}", flush=True)
         try:
             while not done.wait(0.5):

@@ -86,6 +86,14 @@ def _location(sim: Simulator, p: list[Any]) -> int:
     return int(p[0])
 
 
+def _autopilot(sim: Simulator, p: list[Any]) -> int:
+    """SetAutopilot [id, enabled] (the wire carries no TM port): our Traffic Manager drives."""
+    actions.require_vehicle(sim, p[0])
+    if sim.traffic is not None:
+        sim.traffic.set_autopilot(int(p[0]), bool(p[1]))
+    return int(p[0])
+
+
 def _console(sim: Simulator, p: list[Any]) -> int:
     raise RpcError("console commands are not supported by the embedded simulator")
 
@@ -127,7 +135,7 @@ COMMANDS: dict[int, Command] = {
     13: _touch,
     14: _simulate_physics,
     15: _enable_gravity,
-    16: _touch,  # SetAutopilot: the client's Traffic Manager drives; nothing server-side
+    16: _autopilot,
     17: _touch,
     18: _light_state,
     19: _location,

@@ -91,15 +91,26 @@ def get_navigation_mesh(ctx: CallContext) -> bytes:
     return b""
 
 
-# -- Traffic-Manager registry (the simulator only stores it) ----------------------------
+# -- Traffic-Manager registry --------------------------------------------------------------
+# A TM a client registered (its in-client TM) is answered from the registry. Any other port
+# is served by our own TM (runner/sim/traffic), unless the server runs without one: then
+# the client starts its own TM and registers it, as with a CARLA server.
 @rpc("is_traffic_manager_running")
 def is_traffic_manager_running(ctx: CallContext, port: int) -> bool:
-    return int(port) in ctx.sim.traffic_managers
+    p = int(port)
+    traffic = ctx.sim.traffic
+    return p in ctx.sim.traffic_managers or (
+        traffic is not None and traffic.address_for(p) is not None
+    )
 
 
 @rpc("get_traffic_manager_running")
 def get_traffic_manager_running(ctx: CallContext, port: int) -> list[Any]:
-    return ctx.sim.traffic_managers.get(int(port), ["", 0])
+    p = int(port)
+    if p in ctx.sim.traffic_managers:
+        return ctx.sim.traffic_managers[p]
+    served = ctx.sim.traffic.address_for(p) if ctx.sim.traffic is not None else None
+    return [served[0], served[1]] if served is not None else ["", 0]
 
 
 @rpc("add_traffic_manager_running")
