@@ -3,12 +3,17 @@
 Only framing and dispatch live here; what each method means is in `runner.sim.handlers`.
 Every request gets exactly one response, whatever happens: an unanswered synchronous
 call on the client's Traffic Manager thread kills the client process.
+
+What a peer can make us hold is bounded: connections, bytes buffered per connection,
+the time a reply may wait for a peer that stopped reading, and log lines about its
+malformed input.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import reprlib
 import socket
 import threading
 from collections.abc import Callable
@@ -17,11 +22,15 @@ from typing import Any
 
 import msgpack
 
-from runner.sim.protocol.listener import Listener, close_quietly
+from runner.sim.protocol.listener import Listener, close_quietly, set_send_timeout
 
 log = logging.getLogger("runner.sim.rpc")
 
-MAX_BUFFER_BYTES = 512 * 1024 * 1024
+MAX_BUFFER_BYTES = 128 * 1024 * 1024  # one request: a big town's OpenDRIVE text fits
+MAX_CONNECTIONS = 128
+MAX_METHOD_CHARS = 128
+SEND_STALL_S = 30.0
+LOGGED_BAD_MESSAGES = 5  # per connection; later ones are only counted
 
 
 class Prepacked(bytes):
@@ -75,7 +84,14 @@ class RpcServer:
     def _accepted(self, sock: socket.socket, addr: tuple[str, int]) -> None:
         conn = Connection(next(self._ids), f"{addr[0]}:{addr[1]}")
         with self._lock:
-            self._conns.add(sock)
+            full = len(self._conns) >= MAX_CONNECTIONS
+            if not full:
+                self._conns.add(sock)
+        if full:
+            log.warning("refusing %s: %d RPC connections open", conn.peer, MAX_CONNECTIONS)
+            close_quietly(sock)
+            return
+        set_send_timeout(sock, SEND_STALL_S)
         threading.Thread(
             target=self._serve, args=(sock, conn), name=f"rpc-{conn.id}", daemon=True
         ).start()
@@ -86,6 +102,7 @@ class RpcServer:
             raw=False, strict_map_key=False, max_buffer_size=MAX_BUFFER_BYTES
         )
         packer = msgpack.Packer(use_bin_type=True)
+        bad = _BadInput(conn)
         try:
             while self._listener.running:
                 data = sock.recv(1 << 16)
@@ -93,7 +110,7 @@ class RpcServer:
                     break
                 unpacker.feed(data)
                 for message in unpacker:
-                    reply = self._handle(conn, message, packer)
+                    reply = self._handle(conn, message, packer, bad)
                     if reply is not None:
                         sock.sendall(reply)
         except (OSError, ValueError, msgpack.UnpackException) as exc:
@@ -102,21 +119,50 @@ class RpcServer:
             with self._lock:
                 self._conns.discard(sock)
             close_quietly(sock)
+            bad.summary()
             log.debug("client %s disconnected", conn.peer)
             self._on_close(conn)
 
-    def _handle(self, conn: Connection, message: Any, packer: msgpack.Packer) -> bytes | None:
+    def _handle(
+        self, conn: Connection, message: Any, packer: msgpack.Packer, bad: _BadInput
+    ) -> bytes | None:
         if not (isinstance(message, list) and len(message) == 4 and message[0] == 0):
-            log.warning("connection %d: ignoring malformed message %.80r", conn.id, message)
+            bad.note(f"ignoring malformed message {reprlib.repr(message)}")
             return None
         _, msgid, method, params = message
         if not isinstance(msgid, int) or not isinstance(method, str):
-            log.warning("connection %d: ignoring malformed request header", conn.id)
+            bad.note("ignoring malformed request header")
             return None
+        if len(method) > MAX_METHOD_CHARS:
+            bad.note(f"method name of {len(method)} characters")
+            text = f"rpclib: server could not find function '{method[:MAX_METHOD_CHARS]}...'"
+            return packer.pack([1, msgid, None, [[0, [text]]]])
         args = list(params) if isinstance(params, list) else []
         try:
-            result = self._dispatch(conn, method, args)
+            return encode_response(msgid, self._dispatch(conn, method, args), packer)
         except Exception:  # never leave a call unanswered
-            log.exception("internal error in %s", method)
+            bad.note(f"internal error in {method}", with_traceback=True)
             return packer.pack([1, msgid, f"internal error in function {method}", None])
-        return encode_response(msgid, result, packer)
+
+
+class _BadInput:
+    """Counts a connection's malformed messages; logs only the first few."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.count = 0
+
+    def note(self, what: str, with_traceback: bool = False) -> None:
+        self.count += 1
+        if self.count <= LOGGED_BAD_MESSAGES:
+            log.warning(
+                "connection %d (%s): %s",
+                self.conn.id,
+                self.conn.peer,
+                what,
+                exc_info=with_traceback,
+            )
+
+    def summary(self) -> None:
+        if self.count > LOGGED_BAD_MESSAGES:
+            log.warning("connection %d: %d malformed messages in all", self.conn.id, self.count)

@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from runner.sim.protocol.listener import Listener, close_quietly
+from runner.sim.protocol.listener import Listener, close_quietly, set_send_timeout
 
 log = logging.getLogger("runner.sim.streaming")
 
@@ -58,7 +58,7 @@ class _Subscriber:
         self._frames: collections.deque[Frame] = collections.deque()
         self._queued_bytes = 0
         self._cond = threading.Condition()
-        _set_send_timeout(sock, SEND_STALL_S)
+        set_send_timeout(sock, SEND_STALL_S)
         self._thread = threading.Thread(
             target=self._write_loop, name=f"stream-{stream_id}", daemon=True
         )
@@ -116,16 +116,11 @@ class _Subscriber:
                 log.warning("stream %d: dropped %d frames", self.stream_id, self.dropped)
 
 
-def _set_send_timeout(sock: socket.socket, seconds: float) -> None:
-    """SO_SNDTIMEO: a blocking send fails after `seconds` without progress (recv unaffected)."""
-    whole = int(seconds)
-    timeval = struct.pack("ll", whole, int((seconds - whole) * 1e6))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
-
-
-def _peer_closed(sock: socket.socket) -> bool:
+def _peer_closed(sock: socket.socket, junk_counts: bool = False) -> bool:
+    """EOF or error on a socket the client only reads; with `junk_counts`, data too."""
     try:
-        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        data = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        return data == b"" or junk_counts
     except BlockingIOError:
         return False
     except OSError:
@@ -159,6 +154,8 @@ class StreamServer:
         self._parked: collections.deque[socket.socket] = collections.deque()
         self._handshakes = threading.BoundedSemaphore(MAX_HANDSHAKES)
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._reaper = threading.Thread(target=self._reap_parked, name="stream-reaper", daemon=True)
         self.refused = 0
         self.dropped_frames = 0
 
@@ -168,8 +165,10 @@ class StreamServer:
 
     def start(self) -> None:
         self._listener.start()
+        self._reaper.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._listener.stop()
         with self._lock:
             subs = [s for st in self._streams.values() for s in st.subscribers]
@@ -280,18 +279,23 @@ class StreamServer:
         """Keep a subscription to a gone (or never existing) stream open but silent.
 
         The CARLA client reconnects at once when the server closes a stream socket, so
-        closing these would make it spin; a quiet socket costs only a descriptor. Caller
-        holds the lock.
+        closing these would make it spin; a quiet socket costs only a descriptor, and
+        `_reap_parked` closes it once its peer has gone. Caller holds the lock.
         """
-        still_open = [s for s in self._parked if not _peer_closed(s)]
-        for s in self._parked:
-            if s not in still_open:
-                close_quietly(s)
-        self._parked = collections.deque(still_open)
         while len(self._parked) >= MAX_PARKED:
             close_quietly(self._parked.popleft())
         self._parked.append(sock)
         log.debug("stream %d does not exist: subscription parked", stream_id)
+
+    def _reap_parked(self) -> None:
+        """Close parked sockets whose peer left (or sent what no CARLA client sends)."""
+        while not self._stopping.wait(IDLE_POLL_S):
+            with self._lock:
+                gone = [s for s in self._parked if _peer_closed(s, junk_counts=True)]
+                for sock in gone:
+                    self._parked.remove(sock)
+            for sock in gone:
+                close_quietly(sock)
 
     def _refuse(self, sock: socket.socket, why: str) -> None:
         with self._lock:
