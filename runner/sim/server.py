@@ -8,6 +8,7 @@ runs `serve_forever` in a child process. Streams listen on port + 1 when that is
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import signal
@@ -40,8 +41,10 @@ class SimulatorServer:
         maps_dirs: Sequence[str | Path] = (),
         default_map: str = DEFAULT_MAP,
         serve_traffic_manager: bool = True,
+        recordings_dir: str | Path | None = None,
     ) -> None:
         self.host = host
+        self._recordings_dir = Path(recordings_dir).absolute() if recordings_dir else None
         self._serve_tm = serve_traffic_manager  # False: clients run CARLA's in-client TM
         self._requested_port = port
         self._maps = MapCatalog(maps_dirs)
@@ -69,6 +72,8 @@ class SimulatorServer:
         self._stream, rpc_socket_port = _bind_pair(self.host, self._requested_port)
         sim = Simulator(self._maps, self._stream, self._default_map)
         self.simulator = sim
+        if self._recordings_dir is not None:
+            sim.recorder.root = self._recordings_dir
         if self._serve_tm:
             sim.traffic = TrafficService(SimulatorWorld(sim), self.host)
 
@@ -85,6 +90,7 @@ class SimulatorServer:
             self.port,
             self._stream.port,
         )
+        _warn_if_exposed(self.host, sim.recorder.root)
         return self
 
     def stop(self) -> None:
@@ -111,6 +117,26 @@ class SimulatorServer:
         self.stop()
 
 
+def is_loopback(host: str) -> bool:
+    """True when every address `host` names is a loopback one (127.0.0.0/8, ::1)."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def _warn_if_exposed(host: str, recordings: Path) -> None:
+    """Bound beyond loopback, anyone who reaches the port drives the world and its files."""
+    if not is_loopback(host):
+        log.warning(
+            "listening on %s, reachable from other machines: any peer can control the "
+            "simulation and write recordings under %s (use --host 127.0.0.1 to stay local)",
+            host,
+            recordings,
+        )
+
+
 def _bind_pair(host: str, port: int) -> tuple[StreamServer, int]:
     """Pick the RPC port (free if 0) and start streams on port + 1 when possible."""
     rpc_port = port or _free_port(host)
@@ -134,6 +160,7 @@ def serve_forever(
     maps_dirs: Sequence[str | Path] = (),
     default_map: str = DEFAULT_MAP,
     serve_traffic_manager: bool = True,
+    recordings_dir: str | Path | None = None,
 ) -> None:
     """`scenario server`: run until Ctrl-C or SIGTERM; prints one ready line with the port.
 
@@ -145,7 +172,9 @@ def serve_forever(
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     parent = int(os.environ.get(PARENT_PID_ENV, "0"))
-    with SimulatorServer(host, port, maps_dirs, default_map, serve_traffic_manager) as server:
+    with SimulatorServer(
+        host, port, maps_dirs, default_map, serve_traffic_manager, recordings_dir
+    ) as server:
         print(f"{READY_PREFIX}{host}:{server.port}", flush=True)
         try:
             while not done.wait(0.5):
