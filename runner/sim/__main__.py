@@ -15,6 +15,12 @@ def main() -> None:
     parser.add_argument("--maps-dir", action="append", default=[])
     parser.add_argument("--map", default=DEFAULT_MAP)
     parser.add_argument(
+        "--recordings-dir",
+        default=None,
+        help="the only folder recorder file names from clients may point into "
+        "(default: $CARLA_SCENARIO_RECORDINGS or ~/.local/share/carla-scenario-runner/recordings)",
+    )
+    parser.add_argument(
         "--client-traffic-manager",
         action="store_true",
         help="serve no Traffic Manager: each client runs CARLA's in-client TM",
@@ -26,6 +32,7 @@ def main() -> None:
         args.maps_dir,
         args.map,
         serve_traffic_manager=not args.client_traffic_manager,
+        recordings_dir=args.recordings_dir,
     )
 
 

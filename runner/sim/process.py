@@ -43,8 +43,11 @@ class EmbeddedServer:
         maps_dirs: Sequence[str | Path] = (),
         default_map: str = DEFAULT_MAP,
         log_path: Path | None = None,
+        recordings_dir: Path | None = None,
     ) -> None:
+        """`recordings_dir`: the only folder clients may name recorder files in."""
         self.host = host
+        self._recordings_dir = recordings_dir
         self._requested_port = port
         self._maps_dirs = [str(d) for d in maps_dirs]
         self._default_map = default_map
@@ -72,6 +75,8 @@ class EmbeddedServer:
         cmd += ["--port", str(self._requested_port), "--map", self._default_map]
         for d in self._maps_dirs:
             cmd += ["--maps-dir", d]
+        if self._recordings_dir is not None:
+            cmd += ["--recordings-dir", str(Path(self._recordings_dir).absolute())]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env[PARENT_PID_ENV] = str(os.getpid())  # the server exits if we die unannounced
         self._proc = subprocess.Popen(  # own session: a terminal's Ctrl-C reaches only us
