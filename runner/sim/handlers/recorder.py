@@ -36,6 +36,7 @@ def show_recorder_actors_blocked(
 
 @rpc("replay_file")
 def replay_file(ctx: CallContext, filename: str, *_: Any) -> str:
+    ctx.sim.recorder.path("replay_file", str(filename))  # refused names say so first
     raise RpcError("replaying recordings is not supported by the embedded simulator yet")
 
 

@@ -3,6 +3,9 @@
 While recording, a hook on `Simulator.on_step` writes one frame per step (it runs
 with the simulator's lock held). A recording ends with stop_recorder, a new
 start_recorder, or the episode changing (load_world), which CARLA also ends.
+
+Every file name a client sends is confined to `root` (`paths.confine`); the server
+is started with it (`--recordings-dir`), else it is the user's recordings folder.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.recorder import paths, queries
 from runner.recorder.format import NON_ACTOR_ID
+from runner.sim.handlers.registry import RpcError
 from runner.sim.recorder.writer import Recorder
 from runner.sim.world.actors import Actor
 
@@ -60,18 +64,27 @@ class RecorderHost:
         self._recorder: Recorder | None = None
         self._episode: Episode | None = None
         self._last_elapsed_s = 0.0
+        self.root: Path = paths.recordings_dir()
+
+    def path(self, rpc: str, filename: str) -> str:
+        """Where `filename` points inside the root; a CARLA-style error when it leaves it."""
+        try:
+            return paths.confine(filename, self.root)
+        except paths.PathRefused as exc:
+            log.warning("%s refused: %s", rpc, exc)
+            raise RpcError(f"Responding error from function {rpc}: {exc}") from exc
 
     def start(self, filename: str, additional_data: bool) -> str:
-        """Open `filename` (CARLA's name rule) and record from the next step on.
+        """Open `filename` (inside the root) and record from the next step on.
 
         Returns the full path, or "" when the file cannot be opened.
         """
-        path = paths.resolve(filename)
+        path = self.path("start_recorder", filename)
         with self.sim.lock:
             self.stop()
             try:
-                if paths.is_bare_name(filename):
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                if Path(path).parent == self.root:
+                    self.root.mkdir(parents=True, exist_ok=True)
                 file = open(path, "wb", buffering=0)  # noqa: SIM115  # closed by Recorder
             except OSError as exc:
                 log.warning("cannot record to %s: %s", path, exc)
@@ -112,10 +125,11 @@ class RecorderHost:
         recorder.write_frame(delta_s, actors, pairs, sim.elapsed_s)
 
     def file_info(self, filename: str, show_all: bool) -> str:
-        return queries.file_info(paths.resolve(filename), show_all)
+        return queries.file_info(self.path("show_recorder_file_info", filename), show_all)
 
     def collisions(self, filename: str, type1: str, type2: str) -> str:
-        return queries.collisions(paths.resolve(filename), type1, type2)
+        return queries.collisions(self.path("show_recorder_collisions", filename), type1, type2)
 
     def actors_blocked(self, filename: str, min_time: float, min_distance: float) -> str:
-        return queries.actors_blocked(paths.resolve(filename), min_time, min_distance)
+        path = self.path("show_recorder_actors_blocked", filename)
+        return queries.actors_blocked(path, min_time, min_distance)
