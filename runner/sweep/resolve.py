@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from runner.errors import Problem, ScenarioError
+from runner.suggest import did_you_mean
 from runner.sweep.grid import GridError, expand, grid_option
 from runner.sweep.overrides import (
     Override,
@@ -34,7 +35,7 @@ from runner.sweep.overrides import (
     validate_text,
 )
 from runner.sweep.sweepfile import SweepFile, read_sweep_file
-from runner.sweep.template import Rendered, SweepTemplate, TemplateError
+from runner.sweep.template import Rendered, SweepTemplate, TemplateError, undefined_name
 from runner.sweep.variants import Variant, format_value
 from runner.sweep.yamlpos import parse_dotted, positions
 
@@ -152,7 +153,7 @@ class _Resolver:
         for name in RESERVED:
             if name in names:
                 message = f"{name!r} is a reserved template variable; rename the parameter"
-                raise ScenarioError([Problem(str(self.file.path), None, None, name, message)])
+                raise ScenarioError([self.file.param_problem(name, message)])
 
     def _compile(self) -> SweepTemplate:
         try:
@@ -163,11 +164,17 @@ class _Resolver:
                 [Problem(pos.file, pos.line, pos.column, "", exc.message)]
             ) from None
         used = template.referenced_names()
-        for name in self.file.grid.names():
-            if name.isidentifier() and name != "seed" and name not in used:
-                message = f"grid parameter {name!r} is not used by the template"
-                file = str(self.file.spec_file or self.file.path)
-                raise ScenarioError([Problem(file, None, None, name, message)])
+        unused = [
+            self.file.param_problem(
+                name,
+                f"grid parameter {name!r} is not used by the template",
+                did_you_mean(name, used - set(RESERVED)),
+            )
+            for name in self.file.grid.names()
+            if name.isidentifier() and name != "seed" and name not in used
+        ]
+        if unused:
+            raise ScenarioError(unused)
         return template
 
     def _plain_master_seed(self) -> int:
@@ -216,12 +223,15 @@ class _Resolver:
             text = self.file.text
             origins = tuple((self.file.path.name, i + 1) for i in range(text.count("\n") + 1))
             return Rendered(text, origins, exact=True)
+        context = self._context(variant)
         try:
-            rendered = self.template.render(self._context(variant))
+            rendered = self.template.render(context)
         except TemplateError as exc:
             pos = exc.position
+            name = undefined_name(exc.message)
+            hint = did_you_mean(name, context) if name else None
             problem = VariantProblem(
-                pos.file, pos.line, pos.column, "", exc.message, variants=(variant.name,)
+                pos.file, pos.line, pos.column, "", exc.message, hint, variants=(variant.name,)
             )
             raise ScenarioError([problem]) from None
         try:
@@ -254,7 +264,7 @@ class _Resolver:
             path = parse_dotted(name)
             if path is None:
                 message = f"grid parameter {name!r} is not a dotted scenario path"
-                raise ScenarioError([Problem(str(self.file.path), None, None, name, message)])
+                raise ScenarioError([self.file.param_problem(name, message)])
             out.append(Override(path, value, f"grid {name}={format_value(value)}"))
         return out
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,12 @@ class SweepFile:
     master_seed: int | None
     grid: Grid
     spec_file: Path | None
+    param_positions: dict[str, tuple[str, int | None, int | None]] = field(default_factory=dict)
+    """Where each parameter was written: (file, line, column); `--grid` ones: ("--grid", ...)."""
+
+    def param_problem(self, name: str, message: str, hint: str | None = None) -> Problem:
+        file, line, column = self.param_positions.get(name, (str(self.path), None, None))
+        return Problem(file, line, column, name, message, hint)
 
 
 def stem(path: Path) -> str:
@@ -81,14 +87,25 @@ def read_sweep_file(path: Path, text: str, extra_axes: Sequence[Axis] = ()) -> S
     name = _name(spec, path, where)
     seed = _seed(spec, where)
     grid = _grid(spec, where)
+    positions = {name: _param_position(where, name) for name in grid.names()}
     try:
         for axis in extra_axes:
             grid = grid.with_axis(axis)
+            positions.update({name: ("--grid", None, None) for name in axis.names})
     except GridError as exc:
         raise ScenarioError([Problem("--grid", None, None, "", exc.message, exc.hint)]) from None
     if seed is None and template:
         seed = 0
-    return SweepFile(path, text, template, name, seed, grid, spec_file)
+    return SweepFile(path, text, template, name, seed, grid, spec_file, positions)
+
+
+def _param_position(where: _Where, name: str) -> tuple[str, int | None, int | None]:
+    """The key of parameter `name` under grid: or zip: in the spec."""
+    for loc, (line, column) in where.positions.keys.items():
+        rest = loc[len(where.prefix) :]
+        if rest[-1:] == (name,) and rest[:1] in (("grid",), ("zip",)) and len(rest) <= 3:
+            return (where.file, line, column)
+    return (where.file, None, None)
 
 
 @dataclass(frozen=True)

@@ -207,10 +207,15 @@ def _is_template(frame: traceback.FrameSummary) -> bool:
     return not frame.filename.endswith(".py") and not frame.filename.startswith("<frozen")
 
 
+def undefined_name(message: str) -> str | None:
+    """The name in jinja's "'x' is undefined" (or "has no attribute 'x'"), if any."""
+    match = _UNDEFINED_NAME.search(message)
+    return next((g for g in match.groups() if g), None) if match else None
+
+
 def _name_column(source_line: str, message: str) -> int | None:
     """Column (1-based) of the undefined name in its line's first tag, else of the first tag."""
-    match = _UNDEFINED_NAME.search(message)
-    name = next((g for g in match.groups() if g), None) if match else None
+    name = undefined_name(message)
     for tag in _TAG.finditer(source_line):
         if name is None:
             return tag.start() + 1
