@@ -155,6 +155,21 @@ def encode_frame(bgra: U8, converter: str, fmt: str = "png", quality: int = 90) 
     return encode_png(image)
 
 
+def to_pil(buffer: Any, width: int, height: int, converter: str) -> Any:
+    """One BGRA frame through a converter as a Pillow image (RGB or L); for callers that
+    want Pillow objects. The export itself encodes with OpenCV (`encode_frame`)."""
+    from PIL import Image
+
+    bgra = pixels(buffer, width, height)
+    if converter == "raw":
+        return Image.frombuffer("RGB", (width, height), buffer, "raw", "BGRX", 0, 1)
+    if converter == "cityscapes":
+        return Image.fromarray(cityscapes_rgb(bgra), "RGB")
+    if converter in ("depth", "logdepth"):
+        return Image.fromarray(convert(bgra, converter), "L")
+    raise ValueError(f"no Pillow image for converter {converter!r}")
+
+
 def read_image(path: str) -> NDArray[Any]:
     """A written image back as an array (RGB, gray, uint16 or float32 for .npy)."""
     if path.endswith(".npy"):
