@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 NAME   ?= builtin_town
 SERVER_ARGS := $(if $(CARLA_HOST),--host $(CARLA_HOST)) $(if $(CARLA_PORT),--port $(CARLA_PORT))
 
-.PHONY: setup scenario test check schemas clean bench
+.PHONY: setup scenario sweep test check schemas clean bench
 
 $(STAMP): setup.cfg pyproject.toml tools/bootstrap.sh
 	./tools/bootstrap.sh
@@ -15,6 +15,9 @@ setup: $(STAMP)
 
 scenario: $(STAMP)
 	$(BIN)/scenario run scenarios/$(NAME).yaml $(SERVER_ARGS)
+
+sweep: $(STAMP)
+	$(BIN)/scenario sweep scenarios/sweeps/$(NAME).yaml.j2 $(if $(WORKERS),--workers $(WORKERS))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -59,16 +59,23 @@ def _validate(args: argparse.Namespace) -> int:
 def _compiled(args: argparse.Namespace) -> Plan:
     """The file's plan, retargeted to --host/--port: what `plan` prints is what `run` runs."""
     from runner.compile import compile_plan, retarget
-    from runner.load import load_scenario
+    from runner.sweep.overrides import load_scenario_with_overrides
 
-    scenario = load_scenario(args.file, maps_dirs=_maps_dirs(args))
+    sets = getattr(args, "set", [])
+    scenario = load_scenario_with_overrides(args.file, sets, maps_dirs=_maps_dirs(args))
     plan = compile_plan(scenario, source=Path(args.file))
     return retarget(plan, args.host, args.port)
 
 
 def _plan(args: argparse.Namespace) -> int:
     from runner.plan_format import format_plan, plan_to_dict
+    from runner.sweep.sweepfile import is_sweep_file
 
+    if is_sweep_file(args.file):
+        from runner.sweep.cli import plan_sweep
+
+        print(plan_sweep(args.file, as_json=args.json, maps_dirs=_maps_dirs(args)))
+        return EXIT_OK
     plan = _compiled(args)
     if args.json:
         print(json.dumps(plan_to_dict(plan), indent=2))
@@ -120,6 +127,8 @@ def _cleanup(args: argparse.Namespace) -> int:
 
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     """The argument parser; each subcommand stores its handler in `handler`."""
+    from runner.sweep.cli import add_set_option, register
+
     env = settings or Settings()
     parser = argparse.ArgumentParser(prog="scenario", description="Declarative CARLA scenarios.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -129,11 +138,12 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     _maps_dir_option(cmd)
     cmd.set_defaults(handler=_validate)
 
-    cmd = sub.add_parser("plan", help="print the compiled plan without touching a server")
-    cmd.add_argument("file", metavar="FILE")
+    cmd = sub.add_parser("plan", help="print the compiled plan (or a sweep's variants)")
+    cmd.add_argument("file", metavar="FILE", help="a scenario file or a *.yaml.j2 sweep")
     cmd.add_argument("--json", action="store_true", help="print the plan as JSON")
     _server_options(cmd, env)
     _maps_dir_option(cmd)
+    add_set_option(cmd)
     cmd.set_defaults(handler=_plan)
 
     cmd = sub.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -144,7 +154,10 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     _server_options(cmd, env)
     cmd.add_argument("--out", default="outputs", metavar="DIR", help="output root (outputs)")
     _maps_dir_option(cmd)
+    add_set_option(cmd)
     cmd.set_defaults(handler=_run)
+
+    register(sub)  # `scenario sweep` (runner.sweep.cli)
 
     cmd = sub.add_parser("server", help="run the embedded CARLA-compatible simulator")
     cmd.add_argument("--host", default="127.0.0.1")
