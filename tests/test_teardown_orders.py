@@ -171,6 +171,14 @@ def order_batch_with_tick_while_listening(rig: Rig) -> dict[str, Any]:
     return {"errors": [r.error for r in responses if r.has_error()]}
 
 
+def order_one_camera(rig: Rig) -> dict[str, Any]:
+    rig.cameras(("rgb",)).warm()
+    rig.stop_all()
+    rig.client.apply_batch_sync(rig.destroy_commands(), False)
+    rig.world.tick()
+    return {}
+
+
 def order_user_pattern(rig: Rig) -> dict[str, Any]:
     rig.cameras().warm()
     return _user_pattern(rig)
@@ -288,6 +296,7 @@ def _clean_and_ticking(server: EmbeddedServer, ids: list[int]) -> None:
 
 
 SAFE_ORDERS = [
+    "one_camera",
     "stop_then_destroy",
     "destroy_while_listening",
     "batch_then_tick",
@@ -315,42 +324,32 @@ def test_parent_destroyed_first_sensors_keep_measuring(server: EmbeddedServer) -
     _clean_and_ticking(server, result["ids"])
 
 
+USER_PATTERNS = [
+    ("user_pattern", "0"),  # three cameras, the default pool (one thread per core)
+    ("user_pattern_one_camera", "0"),
+    ("user_pattern", str(len(CAMERA_KINDS) + 2)),  # more stream threads than sensors
+]
+
+
 @pytest.mark.timeout(150)
-def test_one_stopped_camera_then_apply_batch_sync_with_tick_returns(
-    server: EmbeddedServer,
+@pytest.mark.parametrize(("order", "worker_threads"), USER_PATTERNS)
+def test_stop_then_apply_batch_sync_with_tick_is_survived(
+    server: EmbeddedServer, order: str, worker_threads: str
 ) -> None:
-    """One callback to destroy, two stream threads: one stays free for the world state."""
-    result = _child(server, "user_pattern_one_camera", "2")
-    assert result["returned"] is True, result
-    assert result["frame_advance"] == 1
-    assert result["left"] == []
-    _clean_and_ticking(server, result["ids"])
-
-
-@pytest.mark.timeout(150)
-def test_stop_then_apply_batch_sync_with_tick_is_survived(server: EmbeddedServer) -> None:
     """The user's teardown: it returns, or the 0.9.16 client times out on its own GIL.
 
     Either way the server executed the batch and ticked once (the frame is there as
     soon as the client's threads get the GIL back), nothing is left, the world steps.
+    Neither one camera nor a wide pool guarantees the call returns: the client's
+    streams share asio strand implementations, so the world-state stream can queue
+    behind a parked callback while threads sit idle (docs/reliability.md).
     """
-    result = _child(server, "user_pattern")
+    result = _child(server, order, worker_threads)
     if not result["returned"]:
         assert TIMEOUT_TEXT in result["error"]
     assert result["frame_advance"] == 1
     assert result["left"] == []
     _clean_and_ticking(server, result["ids"])
-
-
-@pytest.mark.timeout(150)
-def test_stop_then_apply_batch_sync_with_a_wide_stream_pool_returns(
-    server: EmbeddedServer,
-) -> None:
-    """worker_threads above the listening sensors: a stream thread is always free."""
-    result = _child(server, "user_pattern", str(len(CAMERA_KINDS) + 2))
-    assert result["returned"] is True, result
-    assert result["frame_advance"] == 1
-    assert result["left"] == []
 
 
 # -- the server never waits for a subscriber ------------------------------------------
@@ -419,14 +418,14 @@ def test_announced_streams_never_stall_a_step_and_keep_their_frame(
         _async_again(world)
 
 
-# -- GNSS: the client-only stall and the two safe patterns ----------------------------
+# -- GNSS: the client-only stall and the safe pattern ----------------------------
 GNSS_COUNT = 30
 GNSS_STEPS = 20
 
 
-def gnss_pattern(port: int, pattern: str) -> dict[str, Any]:
-    wide = pattern == "wide_pool"
-    client = carla.Client("127.0.0.1", port, GNSS_COUNT + 2 if wide else 0)
+def gnss_pattern(port: int) -> dict[str, Any]:
+    """30 GNSS listening; each step as apply_batch_sync(cmds, False) + world.tick()."""
+    client = carla.Client("127.0.0.1", port)
     client.set_timeout(CLIENT_TIMEOUT_S)
     world = _sync_world(client)
     library = world.get_blueprint_library()
@@ -441,12 +440,8 @@ def gnss_pattern(port: int, pattern: str) -> dict[str, Any]:
     try:
         frames = []
         for _ in range(GNSS_STEPS):
-            if wide:
-                client.apply_batch_sync([], True)
-                frames.append(world.get_snapshot().frame)
-            else:
-                client.apply_batch_sync([], False)
-                frames.append(world.tick())
+            client.apply_batch_sync([], False)
+            frames.append(world.tick())  # waits without the GIL: callbacks run meanwhile
         deadline = time.monotonic() + 10.0
         while got.qsize() < GNSS_COUNT * GNSS_STEPS and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -462,9 +457,10 @@ def gnss_pattern(port: int, pattern: str) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(150)
-@pytest.mark.parametrize("pattern", ["batch_then_tick", "wide_pool"])
-def test_many_gnss_listening_safe_patterns(server: EmbeddedServer, pattern: str) -> None:
-    result = _child(server, "gnss", pattern)
+def test_many_gnss_listening_with_batch_then_tick(server: EmbeddedServer) -> None:
+    """The safe pattern; `apply_batch_sync([], True)` here stalls in the client, even with
+    `worker_threads` above 30 (strands shared), so no test relies on it."""
+    result = _child(server, "gnss")
     assert result["steps"] == GNSS_STEPS
     assert result["complete_last"] == GNSS_COUNT  # every sensor's frame of the last step
     _clean_and_ticking(server, result["ids"])
@@ -472,6 +468,6 @@ def test_many_gnss_listening_safe_patterns(server: EmbeddedServer, pattern: str)
 
 if __name__ == "__main__":
     if sys.argv[1] == "gnss":
-        print(json.dumps(gnss_pattern(int(sys.argv[2]), sys.argv[3])), flush=True)
+        print(json.dumps(gnss_pattern(int(sys.argv[2]))), flush=True)
     else:
         main()
