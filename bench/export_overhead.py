@@ -23,9 +23,10 @@ from typing import Any
 import carla
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from runner.export.checks import SensorInfo
 from runner.export.context import ContextBuilder, FrameData
 from runner.export.sinks import ExportSinks
-from runner.export.targets import ExportSpec, SensorInfo
+from runner.export.targets import ExportSpec
 from runner.sim.process import EmbeddedServer
 
 MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"

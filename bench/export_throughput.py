@@ -40,10 +40,11 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from runner.export.checks import SensorInfo
 from runner.export.context import ContextBuilder, FrameData
 from runner.export.images import PNG_PARAMS, pixels
 from runner.export.sinks import ExportSinks
-from runner.export.targets import ExportSpec, SensorInfo
+from runner.export.targets import ExportSpec
 from runner.sim.process import EmbeddedServer
 
 MAPS = Path(__file__).resolve().parents[2] / "shared" / "maps"

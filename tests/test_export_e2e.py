@@ -20,9 +20,10 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from runner.export.checks import SensorInfo
 from runner.export.context import ContextBuilder, FrameData
 from runner.export.sinks import ExportSinks
-from runner.export.targets import ExportSpec, SensorInfo
+from runner.export.targets import ExportSpec
 from tests.conftest import require_town
 
 W, H, FOV = 800, 600, 90.0

@@ -8,13 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from runner.export.targets import (
-    ExportSpec,
-    coco_sources,
-    export_issues,
-    implicit_sensors,
-    sensor_info,
-)
+from runner.export.checks import coco_sources, export_issues, implicit_sensors, sensor_info
+from runner.export.targets import ExportSpec
 from runner.spec.sensors import SensorSpec
 from runner.validation import ISSUES_ERROR
 

@@ -20,8 +20,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runner.export.annotations import decode
+from runner.export.checks import SensorInfo, twin_mismatch
 from runner.export.images import encode_png
-from runner.export.targets import ImageTarget, SensorInfo, twin_mismatch
+from runner.export.targets import ImageTarget
 from runner.export.writer import write_atomic
 
 PREVIEW_FILE = "preview.png"

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 from runner.export import images as img
 from runner.export.annotations import ClassTable, instance_instances, semantic_instances
+from runner.export.checks import CocoSources, SensorInfo, coco_sources
 from runner.export.coco import CocoWriter
 from runner.export.context import FrameData
 from runner.export.objects import annotation_entries
@@ -41,7 +42,7 @@ from runner.export.records import (
     lidar_points,
     measurement_record,
 )
-from runner.export.targets import CocoSources, ExportSpec, ImageTarget, SensorInfo, coco_sources
+from runner.export.targets import ExportSpec, ImageTarget
 from runner.export.writer import WriterPool, write_atomic
 from runner.export.yolo import open_yolo, write_yolo_frame
 
