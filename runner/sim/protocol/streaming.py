@@ -29,8 +29,8 @@ log = logging.getLogger("runner.sim.streaming")
 
 TOKEN = struct.Struct("<IHBB16s")
 WORLD_STREAM_ID = 1
-MAX_QUEUED_FRAMES = 8
-MAX_QUEUED_BYTES = 64 * 1024 * 1024
+MAX_QUEUED_FRAMES = 1024  # small frames (world state at 1 kHz): lag, not a stall
+MAX_QUEUED_BYTES = 32 * 1024 * 1024
 SEND_STALL_S = 30.0
 HANDSHAKE_TIMEOUT_S = 5.0
 ANNOUNCE_TTL_S = 10.0
