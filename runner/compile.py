@@ -17,13 +17,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from runner.catalog import SENSOR_BLUEPRINTS, WEATHER_FIELDS, WEATHER_PRESETS
+from runner.export.checks import implicit_sensors, sensor_info
 from runner.plan import (
     ApplySettings,
     AttachSensor,
     CloseExports,
     ConfigureTrafficManager,
     Connect,
-    ImageExport,
     LoadMap,
     OpenExports,
     Pairs,
@@ -41,7 +41,7 @@ from runner.plan import (
     Teardown,
     TickLoop,
 )
-from runner.spec import AttributeValue, EgoSpec, Scenario, WeatherSpec
+from runner.spec import AttributeValue, EgoSpec, Scenario, SensorSpec, WeatherSpec
 
 _CTOR_WEATHER: dict[str, float] = {name: 0.0 for name in WEATHER_FIELDS} | {
     "rayleigh_scattering_scale": 0.0331
@@ -205,7 +205,13 @@ def _spawns(scenario: Scenario) -> list[Step]:
     return steps
 
 
+def all_sensors(scenario: Scenario) -> dict[str, SensorSpec]:
+    """The scenario's sensors plus those its exports add (a COCO camera's instance twin)."""
+    return {**scenario.sensors, **implicit_sensors(scenario)}
+
+
 def _sensors(scenario: Scenario) -> list[Step]:
+    sensors = all_sensors(scenario)
     return [
         AttachSensor(
             name=name,
@@ -217,20 +223,17 @@ def _sensors(scenario: Scenario) -> list[Step]:
             capture_every=sensor.capture_every,
             line=scenario.line_of("sensors", name),
         )
-        for name, sensor in scenario.sensors.items()
+        for name, sensor in sensors.items()
     ]
 
 
 def _run_and_outputs(scenario: Scenario) -> list[Step]:
     record = scenario.record
     steps: list[Step] = [StartRecorder(file=record.file)] if record.enabled else []
-    targets = tuple(
-        ImageExport(sensor=name, converter=converter)
-        for name, converter in scenario.export.images.items()
-    )
+    infos = tuple((name, sensor_info(s)) for name, s in all_sensors(scenario).items())
     run = scenario.run
     steps += [
-        OpenExports(targets=targets),
+        OpenExports(export=scenario.export, sensors=infos),
         TickLoop(
             ticks=run.ticks,
             warmup_ticks=run.warmup_ticks,

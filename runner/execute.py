@@ -36,7 +36,8 @@ from runner.errors import (
     ServerLost,
     ServerTimeout,
 )
-from runner.export.images import ImageSink
+from runner.export.sinks import ExportSinks
+from runner.export_feed import ExportFeed, note_exports
 from runner.interrupts import Interrupts
 from runner.lease import Lease, LeaseFile
 from runner.manifest import RunRecord, RunResult, client_versions, write_manifest
@@ -130,7 +131,7 @@ class _Execution:
         self.collector = FrameCollector(frame_timeout_s)
         self.started = time.monotonic()
         self.undo: Undo | None = None
-        self.images: ImageSink | None = None
+        self.exports: ExportSinks | None = None
 
     def run(self, stack: ExitStack, interrupts: Interrupts) -> None:
         """Execute every step in plan order."""
@@ -210,7 +211,11 @@ class _Execution:
         sensors = len(self.plan.steps_of(AttachSensor))
         log_path = self.record.run_dir / "server.log" if step.embedded else None
         session = Session(
-            step, maps_dirs=self.maps_dirs, log_path=log_path, listening_sensors=sensors
+            step,
+            maps_dirs=self.maps_dirs,
+            log_path=log_path,
+            recordings_dir=self.record.run_dir,  # the server writes recordings only there
+            listening_sensors=sensors,
         )
         self.session = self.stack.enter_context(session)
         self.record.server = {
@@ -295,19 +300,15 @@ class _Execution:
         self._undo.recorder_started()
 
     def _open_exports(self, step: OpenExports) -> None:
-        converters = {target.sensor: target.converter for target in step.targets}
-        self.images = self.stack.enter_context(ImageSink(self.record.run_dir, converters))
+        sinks = ExportSinks.open(self.record.run_dir, step.export, dict(step.sensors))
+        self.exports = self.stack.enter_context(sinks)
 
     def _tick_loop(self, step: TickLoop) -> None:
-        images = self.images
-        if images is None:
+        exports = self.exports
+        if exports is None:
             raise RunError("the plan ticks before its OpenExports step")
-
-        def to_images(bundle: Any) -> None:
-            for name, data in bundle.data.items():
-                if images.wants(name):
-                    images.submit(name, data)
-
+        ego = self.spawner.named.get("ego")
+        feed = ExportFeed(exports, self.world, None if ego is None else ego.id)
         deadline_s = self.hooks.tick_deadline_s or (
             self.session.connect.timeout_s + DEADLINE_MARGIN_S
         )
@@ -318,7 +319,7 @@ class _Execution:
                 step,
                 world=self.world,
                 collector=self.collector,
-                sinks=[to_images],
+                sinks=[feed.feed],
                 progress=self.stack.enter_context(Progress(self.plan.name, step.ticks)),
                 record=self.record,
                 hooks=self.hooks,
@@ -330,9 +331,8 @@ class _Execution:
                 self.record.client_stuck = True
 
     def _close_exports(self) -> None:
-        if self.images is not None:
-            self.images.close()
-            self.record.written = self.images.written()
+        if self.exports is not None:
+            note_exports(self.record, self.exports.close())
 
     def _query_recorder(self, step: QueryRecorder) -> None:
         path = str((self.record.run_dir / step.file).resolve())
@@ -363,8 +363,8 @@ class _Execution:
             self.record.status = "interrupted" if interrupted else "failed"
             self.record.error = f"{type(exc).__name__}: {exc}"
         self.record.sensors = self.collector.counts()
-        if self.images is not None:
-            self.record.written = self.images.written()
+        if self.exports is not None:  # closed by now; close() again returns its summary
+            note_exports(self.record, self.exports.close(raise_errors=False))
         if self.undo is not None:
             self.record.teardown_problems = self.undo.problems
         self.record.timings_s["total"] = time.monotonic() - self.started

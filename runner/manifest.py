@@ -38,6 +38,11 @@ class RunRecord:
     spawned: dict[str, int] = field(default_factory=dict)
     sensors: dict[str, SensorCounts] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
+    exports: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per export target (images:<camera>, coco, yolo, frames, ...): written, dropped, failed."""
+    classes: dict[str, int] = field(default_factory=dict)
+    """COCO annotations per class."""
+    preview: str | None = None
     ticks_done: int = 0
     timings_s: dict[str, float] = field(default_factory=dict)
     teardown_problems: list[str] = field(default_factory=list)
@@ -109,6 +114,9 @@ def build_manifest(plan: Plan, record: RunRecord) -> dict[str, Any]:
             }
             for name, counts in record.sensors.items()
         },
+        "exports": record.exports,
+        "annotations_per_class": record.classes,
+        "preview": record.preview,
         "timings_s": {k: round(v, 4) for k, v in record.timings_s.items()},
         "teardown_problems": record.teardown_problems,
         "steps_executed": record.steps_executed,
@@ -157,5 +165,14 @@ class RunResult:
             detail = f"{c.captured} captured, {r.written.get(name, 0)} written, {c.dropped} dropped"
             events = f", {c.events} events" if c.events else ""
             lines.append(f"  sensor {name}: {detail}{events}")
+        if r.classes:
+            counts = ", ".join(f"{name} {n}" for name, n in sorted(r.classes.items()) if n)
+            lines.append(f"  annotations: {counts or 'none'}")
+        for key, target in sorted(r.exports.items()):
+            if not key.startswith("images:") and any(target.values()):
+                detail = ", ".join(f"{k} {v}" for k, v in target.items())
+                lines.append(f"  export {key}: {detail}")
+        if r.preview:
+            lines.append(f"  preview: {r.run_dir / r.preview}")
         lines += [f"  {problem}" for problem in r.teardown_problems]
         return lines

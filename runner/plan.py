@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from runner.export.checks import SensorInfo
+from runner.export.targets import ExportSpec
 from runner.pose import Pose
 
 Pairs = tuple[tuple[str, str], ...]
@@ -142,21 +144,15 @@ class StartRecorder:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ImageExport:
-    """One camera's captured frames written as images through a CARLA converter."""
-
-    sensor: str
-    converter: str
-
-
-ExportTarget = ImageExport
-
-
-@dataclass(frozen=True, kw_only=True)
 class OpenExports:
-    """Open the writers the tick loop feeds with captured frames."""
+    """Open the writers the tick loop feeds: images, COCO, YOLO, lidar, measurements.
 
-    targets: tuple[ExportTarget, ...]
+    `sensors` is what the exports need to know of every sensor (pose, size, fov), so
+    nothing is looked up elsewhere; frames.jsonl and the manifest are always written.
+    """
+
+    export: ExportSpec
+    sensors: tuple[tuple[str, SensorInfo], ...] = field(metadata=AS_MAPPING)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from pydantic import BaseModel
+
 from runner.plan import Plan
 
 
@@ -32,6 +34,10 @@ def _fields(obj: Any) -> dict[str, Any]:
 def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _fields(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple record
+        return {k: _jsonable(v) for k, v in value._asdict().items()}
     if isinstance(value, tuple):
         return [_jsonable(item) for item in value]
     return value

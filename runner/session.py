@@ -37,6 +37,7 @@ class Session:
         *,
         maps_dirs: Sequence[Path] = (),
         log_path: Path | None = None,
+        recordings_dir: Path | None = None,
         listening_sensors: int = 0,
     ) -> None:
         self.connect = connect
@@ -47,6 +48,7 @@ class Session:
         self.client: Any = None
         self._maps_dirs = list(maps_dirs)
         self._log_path = log_path
+        self._recordings_dir = recordings_dir
         self._stack = ExitStack()
 
     def __enter__(self) -> Session:
@@ -65,7 +67,11 @@ class Session:
 
     def _start_embedded(self, stack: ExitStack) -> None:
         try:
-            embedded = EmbeddedServer(maps_dirs=self._maps_dirs, log_path=self._log_path)
+            embedded = EmbeddedServer(
+                maps_dirs=self._maps_dirs,
+                log_path=self._log_path,
+                recordings_dir=self._recordings_dir,
+            )
             server = stack.enter_context(embedded)
         except ServerStartError as exc:
             raise ServerError(f"the embedded server did not start: {exc}") from exc

@@ -37,8 +37,10 @@ def require_town(name: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(maps_dirs=[shared_maps_dir()]) as srv:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """A server whose recordings folder is the session's temp root (tests record there)."""
+    recordings = tmp_path_factory.getbasetemp()
+    with EmbeddedServer(maps_dirs=[shared_maps_dir()], recordings_dir=recordings) as srv:
         yield srv
 
 

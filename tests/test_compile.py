@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 from runner.compile import compile_plan, derive_seed
+from runner.export.checks import sensor_info
+from runner.export.targets import ExportSpec
 from runner.load import load_scenario, parse_scenario
 from runner.plan import (
     AttachSensor,
     CloseExports,
     ConfigureTrafficManager,
     Connect,
-    ImageExport,
     LoadMap,
     OpenExports,
     Plan,
@@ -111,7 +112,9 @@ def test_a_small_scenario_compiles_to_the_expected_plan() -> None:
         "record: {enabled: true, queries: [collisions]}\n"
         "export: {images: {cam: raw}}\n"
     )
-    plan = compile_plan(parse_scenario(text, file="t.yaml"), source=Path("dir/t.yaml"))
+    scenario = parse_scenario(text, file="t.yaml")
+    plan = compile_plan(scenario, source=Path("dir/t.yaml"))
+    infos = (("cam", sensor_info(scenario.sensors["cam"])),)
     assert plan.name == "t"
     assert plan.steps[0] == Connect(
         embedded=False, host="carla.local", port=3000, timeout_s=10.0, load_timeout_s=60.0
@@ -134,7 +137,7 @@ def test_a_small_scenario_compiles_to_the_expected_plan() -> None:
     )
     assert plan.steps[-7:] == (
         StartRecorder(file="recording.log"),
-        OpenExports(targets=(ImageExport(sensor="cam", converter="raw"),)),
+        OpenExports(export=ExportSpec.model_validate({"images": {"cam": "raw"}}), sensors=infos),
         TickLoop(ticks=5, warmup_ticks=2, synchronous_mode=True),
         CloseExports(),
         StopRecorder(),

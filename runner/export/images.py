@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from runner.export.tags import CITYSCAPES_PALETTE
+from runner.export.tags import CITYSCAPES_RGB
 
 CONVERTERS = ("raw", "cityscapes", "depth", "logdepth", "depth_m")
 PNG_PARAMS = [
@@ -37,6 +37,8 @@ PNG_PARAMS = [
 """Level 1 + RLE + SUB: ~2.5x faster than libpng's adaptive filters, files ~15% larger."""
 DEPTH_MM_MAX = 65535
 
+CITYSCAPES_PALETTE = np.array(CITYSCAPES_RGB, dtype=np.uint8)
+"""CARLA 0.9.16 CityScapes palette (RGB) indexed by semantic tag."""
 _PALETTE_BGR = np.ascontiguousarray(CITYSCAPES_PALETTE[:, ::-1])
 _PALETTE_LUT = np.zeros((256, 3), dtype=np.uint8)
 _PALETTE_LUT[:] = _PALETTE_BGR[np.arange(256) % len(_PALETTE_BGR)]

@@ -6,8 +6,6 @@ Names are the documentation's, lower case with spaces ("traffic sign"); the
 
 from __future__ import annotations
 
-import numpy as np
-
 TAG_NAMES: tuple[str, ...] = (
     "unlabeled", "road", "sidewalk", "building", "wall", "fence", "pole", "traffic light",
     "traffic sign", "vegetation", "terrain", "sky", "pedestrian", "rider", "car", "truck",
@@ -29,18 +27,16 @@ DEFAULT_CLASSES = (
     "traffic light", "traffic sign",
 )  # fmt: skip
 
-CITYSCAPES_PALETTE = np.array(
-    [
+CITYSCAPES_RGB: tuple[tuple[int, int, int], ...] = (
         (0, 0, 0), (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156),
         (190, 153, 153), (153, 153, 153), (250, 170, 30), (220, 220, 0), (107, 142, 35),
         (152, 251, 152), (70, 130, 180), (220, 20, 60), (255, 0, 0), (0, 0, 142),
         (0, 0, 70), (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32),
         (110, 190, 160), (170, 120, 50), (55, 90, 80), (45, 60, 150), (157, 234, 50),
         (81, 0, 81), (150, 100, 100), (230, 150, 140), (180, 165, 180),
-    ],
-    dtype=np.uint8,
 )  # fmt: skip
-"""CARLA 0.9.16 CityScapes palette (RGB) indexed by semantic tag; 29 entries."""
+"""CARLA 0.9.16 CityScapes palette (RGB) indexed by semantic tag; 29 entries (plain data:
+validation imports this module, and must not pull in numpy)."""
 
 
 def _key(name: str) -> str:

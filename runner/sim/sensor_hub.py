@@ -193,6 +193,8 @@ class SensorHub:
             from runner.sim.render.context import describe
             from runner.sim.render.renderer import Renderer
 
+            if self._renderer is not None:  # a map change: free the old context's memory
+                self._renderer.ctx.release()  # (each renderer owns a standalone context)
             self._renderer = Renderer(self.sim.map.carla_map, name)
             self._renderer_map = name
             log.info("renderer on %s for %s", describe(self._renderer.ctx), name)

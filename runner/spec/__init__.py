@@ -8,11 +8,10 @@
 Every model forbids unknown keys and is frozen; `runner.load` is the only reader.
 """
 
+from runner.export.targets import ExportSpec
 from runner.pose import Pose
 from runner.spec.actors import ActorsSpec, EgoSpec, PropSpec, VehiclesSpec
 from runner.spec.scenario import (
-    Converter,
-    ExportSpec,
     RecordSpec,
     RunSpec,
     Scenario,
@@ -29,7 +28,6 @@ __all__ = [
     "ISSUES_ERROR",
     "ActorsSpec",
     "AttributeValue",
-    "Converter",
     "EgoSpec",
     "ExportSpec",
     "Issue",

@@ -19,8 +19,10 @@ from pydantic import (
     model_validator,
 )
 
+from runner.export.checks import export_issues
+from runner.export.targets import ExportSpec
 from runner.spec.actors import ActorsSpec
-from runner.spec.sensors import CAMERA_TYPES, SensorSpec
+from runner.spec.sensors import SensorSpec
 from runner.spec.world import (
     ServerSpec,
     TrafficManagerSpec,
@@ -31,7 +33,6 @@ from runner.spec.world import (
 from runner.suggest import did_you_mean, unknown_map
 from runner.validation import Issue, Loc, StrictModel, finding_issues, raise_issues
 
-Converter = Literal["raw", "cityscapes", "depth", "logdepth"]
 RecorderQuery = Literal["file_info", "collisions", "blocked"]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -65,14 +66,6 @@ class RecordSpec(StrictModel):
             message = "queries need a recording; set enabled: true"
             raise_issues([(("queries",), message, None, True)])
         return self
-
-
-class ExportSpec(StrictModel):
-    """What to write from the captured data (more targets come later)."""
-
-    images: dict[str, Converter] = Field(
-        default_factory=dict, description="camera name -> converter: raw|cityscapes|depth|logdepth"
-    )
 
 
 class Scenario(StrictModel):
@@ -113,7 +106,7 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Scenario:
-        raise_issues([*_actor_name_issues(self), *_sensor_issues(self), *_export_issues(self)])
+        raise_issues([*_actor_name_issues(self), *_sensor_issues(self), *export_issues(self)])
         return self
 
     def line_of(self, *loc: str | int) -> int | None:
@@ -159,31 +152,6 @@ def _sensor_issues(scenario: Scenario) -> list[Issue]:
                 message += " (the scenario has no actors.ego)"
             hint = did_you_mean(sensor.attach_to, targets)
             issues.append((("sensors", name, "attach_to"), message, hint, False))
-    return issues
-
-
-_CONVERTERS_FOR = {
-    "raw": CAMERA_TYPES,
-    "cityscapes": ("semantic_segmentation", "instance_segmentation"),
-    "depth": ("depth",),
-    "logdepth": ("depth",),
-}
-
-
-def _export_issues(scenario: Scenario) -> list[Issue]:
-    issues: list[Issue] = []
-    for name, converter in scenario.export.images.items():
-        loc: Loc = ("export", "images", name)
-        sensor = scenario.sensors.get(name)
-        if sensor is None:
-            hint = did_you_mean(name, scenario.sensors)
-            issues.append((loc, f"no sensor named {name!r}", hint, True))
-        elif sensor.type not in CAMERA_TYPES:
-            issues.append((loc, f"sensor {name!r} is a {sensor.type}, not a camera", None, True))
-        elif sensor.type not in _CONVERTERS_FOR[converter]:
-            allowed = ", ".join(_CONVERTERS_FOR[converter])
-            message = f"converter {converter!r} needs a {allowed} camera; {name!r} is {sensor.type}"
-            issues.append((loc, message, None, False))
     return issues
 
 
