@@ -125,6 +125,15 @@ def _cleanup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _coco_merge(args: argparse.Namespace) -> int:
+    from runner.export.coco import merge_coco
+
+    counts = merge_coco(Path(args.out), [Path(d) for d in args.run_dirs])
+    detail = ", ".join(f"{n} {what}" for what, n in counts.items())
+    print(f"{args.out}: {detail}")
+    return EXIT_OK
+
+
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     """The argument parser; each subcommand stores its handler in `handler`."""
     from runner.sweep.cli import add_set_option, register
@@ -164,6 +173,11 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     cmd.add_argument("--port", type=int, default=2000)
     _maps_dir_option(cmd)
     cmd.set_defaults(handler=_server)
+
+    cmd = sub.add_parser("coco-merge", help="merge the COCO files of runs (ids made unique)")
+    cmd.add_argument("out", metavar="OUT.json")
+    cmd.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    cmd.set_defaults(handler=_coco_merge)
 
     cmd = sub.add_parser("cleanup", help="remove what a killed run left on its server")
     cmd.add_argument(
