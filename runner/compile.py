@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from runner.catalog import SENSOR_BLUEPRINTS, WEATHER_FIELDS, WEATHER_PRESETS
-from runner.export.checks import implicit_sensors, sensor_info
+from runner.export.checks import coco_sources, export_issues, sensor_info
 from runner.plan import (
     ApplySettings,
     AttachSensor,
@@ -205,6 +205,28 @@ def _spawns(scenario: Scenario) -> list[Step]:
     return steps
 
 
+def implicit_sensors(scenario: Scenario) -> dict[str, SensorSpec]:
+    """Sensors the runner adds for the export: the COCO camera's instance twin, if asked."""
+    coco = scenario.export.coco
+    if coco is None or coco.camera not in scenario.sensors or export_issues(scenario):
+        return {}
+    infos = {name: sensor_info(spec) for name, spec in scenario.sensors.items()}
+    sources = coco_sources(coco, infos)
+    if not sources.implicit or sources.instance is None:
+        return {}
+    camera = scenario.sensors[coco.camera]
+    keep = ("image_size_x", "image_size_y", "fov", "sensor_tick")
+    attributes = {k: v for k, v in camera.attributes.items() if k in keep}
+    twin = SensorSpec(
+        type="instance_segmentation",
+        attach_to=camera.attach_to,
+        transform=camera.transform,
+        attributes=attributes,
+        capture_every=camera.capture_every,
+    )
+    return {sources.instance: twin}
+
+
 def all_sensors(scenario: Scenario) -> dict[str, SensorSpec]:
     """The scenario's sensors plus those its exports add (a COCO camera's instance twin)."""
     return {**scenario.sensors, **implicit_sensors(scenario)}
@@ -221,7 +243,7 @@ def _sensors(scenario: Scenario) -> list[Step]:
             pose=sensor.transform,
             attributes=attribute_pairs(sensor.attributes),
             capture_every=sensor.capture_every,
-            line=scenario.line_of("sensors", name),
+            line=scenario.line_of("sensors", name) or scenario.line_of("export", "coco"),
         )
         for name, sensor in sensors.items()
     ]

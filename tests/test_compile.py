@@ -57,6 +57,7 @@ def test_step_order_follows_a_run() -> None:
         "AttachSensor",
         "AttachSensor",
         "AttachSensor",
+        "AttachSensor",  # the COCO camera's implicit instance twin
         "OpenExports",
         "TickLoop",
         "CloseExports",
@@ -81,7 +82,8 @@ def test_rainy_town03_matches_the_seed_tutorial() -> None:
     cameras = plan.steps_of(AttachSensor)
     assert {c.pose for c in cameras} == {Pose(x=1.5, z=2.4)}
     assert plan.steps_of(TickLoop)[0].ticks == 100
-    assert {c.name: c.capture_every for c in cameras} == {"rgb": 10, "depth": 10, "semseg": 10}
+    every = {c.name: c.capture_every for c in cameras}
+    assert every == {"rgb": 10, "depth": 10, "semseg": 10, "rgb_instance": 10}
 
 
 def test_spawn_steps_keep_their_scenario_lines() -> None:
@@ -90,7 +92,9 @@ def test_spawn_steps_keep_their_scenario_lines() -> None:
     ego_line = plan.steps_of(SpawnEgo)[0].line
     assert ego_line is not None and lines[ego_line - 1].strip() == "ego:"
     for sensor in plan.steps_of(AttachSensor):
-        assert sensor.line is not None and lines[sensor.line - 1].strip() == f"{sensor.name}:"
+        implicit = sensor.name == "rgb_instance"  # added for COCO: it names that key
+        written = "coco:" if implicit else f"{sensor.name}:"
+        assert sensor.line is not None and lines[sensor.line - 1].strip() == written
 
 
 def test_seeds_fan_out_from_the_master_seed() -> None:
@@ -181,4 +185,4 @@ def test_format_plan_has_a_header_and_one_line_per_step() -> None:
     lines = format_plan(plan)
     assert lines[0].startswith("plan rainy_town03 (")
     assert len(lines) == len(plan.steps) + 1
-    assert "TickLoop" in lines[13]
+    assert "TickLoop" in lines[14]

@@ -23,7 +23,8 @@ from runner.capture import FrameCollector
 from runner.compile import compile_plan
 from runner.errors import SpawnError
 from runner.execute import run_plan
-from runner.export.images import ImageSink, cityscapes_rgb, depth_gray, logdepth_gray, to_pil
+from runner.export.image_sink import ImageSink
+from runner.export.images import cityscapes_rgb, depth_gray, logdepth_gray, to_pil
 from runner.lease import read_lease
 from runner.load import load_scenario
 from runner.progress import Progress, format_bar

@@ -120,13 +120,17 @@ def test_write_atomic_leaves_no_partial_file(tmp_path: Path) -> None:
 def test_pool_counts_drops_when_full_and_reports_failures() -> None:
     gate = threading.Event()
     pool = WriterPool(workers=1, queue_size=1, on_full="drop")
-    results = [pool.submit(("a",), gate.wait) for _ in range(4)]
+
+    def wait_for_gate() -> None:
+        gate.wait()
+
+    results = [pool.submit(("a",), wait_for_gate) for _ in range(4)]
     gate.set()
     assert results[0] and results.count(False) >= 2  # one running, one queued at most
     counts = pool.close()["a"]
     assert counts.written + counts.dropped == 4 and counts.dropped == results.count(False)
     failing = WriterPool(workers=1)
-    failing.submit(("b",), lambda: 1 / 0)  # type: ignore[arg-type, func-returns-value]
+    failing.submit(("b",), lambda: 1 / 0)  # type: ignore[arg-type]
     with pytest.raises(ExportError, match="export b"):
         failing.close()
     assert failing.counts()["b"].failed == 1

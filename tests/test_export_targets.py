@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pydantic import ValidationError
 
-from runner.export.checks import coco_sources, export_issues, implicit_sensors, sensor_info
+from runner.compile import implicit_sensors
+from runner.export.checks import coco_sources, export_issues, sensor_info
 from runner.export.targets import ExportSpec
 from runner.spec.sensors import SensorSpec
 from runner.validation import ISSUES_ERROR
@@ -122,7 +123,7 @@ def test_coco_twin_found_when_it_matches() -> None:
     infos = {n: sensor_info(s) for n, s in scenario.sensors.items()}
     assert scenario.export.coco is not None
     assert coco_sources(scenario.export.coco, infos).instance == "inst"
-    assert implicit_sensors(scenario) == {}
+    assert implicit_sensors(cast(Any, scenario)) == {}
 
 
 def test_coco_twin_mismatch_names_both_sensors() -> None:
@@ -142,10 +143,10 @@ def test_coco_without_a_twin_is_an_error_unless_implicit() -> None:
     assert loc == ("export", "coco", "camera") and "implicit_instance_camera" in message
     implicit = _scenario({"coco": {"camera": "rgb", "implicit_instance_camera": True}}, **sensors)
     assert export_issues(implicit) == []
-    (twin,) = implicit_sensors(implicit).values()
+    (twin,) = implicit_sensors(cast(Any, implicit)).values()
     assert twin.type == "instance_segmentation" and twin.transform.x == 1.5
     assert twin.attributes == {"image_size_x": 640}
-    assert "rgb_instance" in implicit_sensors(implicit)
+    assert "rgb_instance" in implicit_sensors(cast(Any, implicit))
 
 
 def test_semantic_twin_is_the_fallback() -> None:

@@ -38,7 +38,8 @@ def handler() -> Iterator[dict[str, Any]]:
 def call(*args: Any) -> Any:
     sim: Any = SimpleNamespace(lock=threading.RLock())
     conn: Any = SimpleNamespace(peer="test", id=1)
-    return dispatch(sim, conn, METHOD, [[False], *args])
+    services: Any = SimpleNamespace()
+    return dispatch(sim, services, conn, METHOD, [[False], *args])
 
 
 def test_a_value_is_wrapped_as_a_response(handler: dict[str, Any]) -> None:

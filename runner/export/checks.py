@@ -4,7 +4,7 @@
 runner.validation's Issue), so `runner.load` points each at file:line:col: sensors
 exist and have the right type; the COCO camera's instance-segmentation twin is on
 the same parent, pose, size and fov (a mismatch names both sensors), or
-`implicit_instance_camera: true` lets the runner add it (`implicit_sensors`), or a
+`implicit_instance_camera: true` lets the runner add it (`runner.compile`), or a
 semantic twin gives the connected-components fallback.
 """
 
@@ -99,30 +99,6 @@ def _twins(name: str, sensors: Mapping[str, SensorInfo], kind: str) -> list[str]
         for other, info in sensors.items()
         if info.type == kind and other != name and not twin_mismatch(camera, info)
     ]
-
-
-def implicit_sensors(scenario: Any) -> dict[str, SensorSpec]:
-    """Sensors the runner adds for the export: the COCO camera's instance twin, if asked."""
-    from runner.spec.sensors import SensorSpec
-
-    coco = scenario.export.coco
-    if coco is None or coco.camera not in scenario.sensors or export_issues(scenario):
-        return {}
-    infos = {name: sensor_info(spec) for name, spec in scenario.sensors.items()}
-    sources = coco_sources(coco, infos)
-    if not sources.implicit or sources.instance is None:
-        return {}
-    camera = scenario.sensors[coco.camera]
-    keep = ("image_size_x", "image_size_y", "fov", "sensor_tick")
-    attributes = {k: v for k, v in camera.attributes.items() if k in keep}
-    twin = SensorSpec(
-        type="instance_segmentation",
-        attach_to=camera.attach_to,
-        transform=camera.transform,
-        attributes=attributes,
-        capture_every=camera.capture_every,
-    )
-    return {sources.instance: twin}
 
 
 def export_issues(scenario: Any) -> list[Issue]:

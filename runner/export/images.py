@@ -182,12 +182,3 @@ def read_image(path: str) -> NDArray[Any]:
     if image.ndim == 3:
         return np.ascontiguousarray(image[..., 2::-1])
     return np.asarray(image)
-
-
-def __getattr__(name: str) -> Any:
-    """`ImageSink` moved to runner.export.image_sink; the old import keeps working."""
-    if name == "ImageSink":
-        from runner.export.image_sink import ImageSink
-
-        return ImageSink
-    raise AttributeError(name)

@@ -17,7 +17,7 @@
       manifest: true                   # always on (manifest.json, frames.jsonl)
 
 Checks that need the scenario's sensors live in runner.export.checks
-(`export_issues`, `implicit_sensors`, `coco_sources`).
+(`export_issues`, `coco_sources`; the implicit sensors are added by `runner.compile`).
 """
 
 from __future__ import annotations

@@ -15,17 +15,18 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
+from runner.settings import Settings
+
 ENV_DIR = "CARLA_SCENARIO_RECORDINGS"
 APP_DIR = "carla-scenario-runner"
 
 
 def recordings_dir() -> Path:
-    """$CARLA_SCENARIO_RECORDINGS, else $XDG_DATA_HOME (or ~/.local/share)/…/recordings."""
-    override = os.environ.get(ENV_DIR)
-    if override:
-        return Path(override).expanduser().absolute()
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home).expanduser().absolute() / APP_DIR / "recordings"
+    """$CARLA_SCENARIO_RECORDINGS, else $XDG_DATA_HOME (or ~/.local/share)/…/recordings.
+
+    For the offline API's bare names; the environment is read by `runner.settings`.
+    """
+    return Settings.from_env().recordings_dir
 
 
 def is_bare_name(name: str) -> bool:

@@ -44,9 +44,7 @@ def spawn(
         raise RpcError(COLLISION_AT_SPAWN)
     if actor.kind is ActorKind.SENSOR and type_id not in CLIENT_SIDE_SENSORS:
         actor.stream_id = sim.new_stream_id()
-    episode.add(actor)
-    if actor.kind is ActorKind.SENSOR:
-        sim.sensors.add(actor)
+    sim.add_actor(actor)
     return actor
 
 
@@ -60,13 +58,8 @@ def _occupied(sim: Simulator, actor: Actor) -> bool:
 
 
 def destroy(sim: Simulator, actor_id: int) -> None:
-    actor = sim.episode.remove(actor_id)
-    if actor is None:
+    if sim.remove_actor(actor_id) is None:
         raise RpcError("unable to destroy actor: not found")
-    sim.stepper.forget(actor_id)
-    if actor.stream_id:
-        sim.sensors.remove(actor)
-        sim.stream.close_stream(actor.stream_id)
 
 
 def require(sim: Simulator, actor_id: int) -> Actor:

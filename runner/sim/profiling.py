@@ -1,19 +1,18 @@
 """Opt-in per-stage timing of simulation steps (`RUNNER_SIM_PROFILE=1`), logged every N steps.
 
 Benchmarks print ratios; this says where a step's time goes when a ratio disappoints.
+The server's entry point switches it on (`TIMER.enable()`) from its settings.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 log = logging.getLogger("runner.sim.profile")
-ENABLED = os.environ.get("RUNNER_SIM_PROFILE", "") not in ("", "0")
 REPORT_EVERY = 100
 
 
@@ -23,10 +22,15 @@ class StageTimer:
     def __init__(self) -> None:
         self._totals: dict[str, float] = defaultdict(float)
         self._steps = 0
+        self.enabled = False
+
+    def enable(self) -> None:
+        """Start timing stages (off by default: the timer costs a little per stage)."""
+        self.enabled = True
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        if not ENABLED:
+        if not self.enabled:
             yield
             return
         start = time.perf_counter()
@@ -36,7 +40,7 @@ class StageTimer:
             self._totals[name] += time.perf_counter() - start
 
     def step_done(self) -> None:
-        if not ENABLED:
+        if not self.enabled:
             return
         self._steps += 1
         if self._steps >= REPORT_EVERY:

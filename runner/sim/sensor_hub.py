@@ -27,12 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 from runner.sim.profiling import TIMER
 from runner.sim.protocol import codec
+from runner.sim.protocol.streaming import StreamServer
 from runner.sim.sensors import GnssSensor, ImuSensor, SensorType, collision_payload
-from runner.sim.world.actors import Actor
+from runner.sim.step import StepObserver, StepResult
+from runner.sim.world.actors import Actor, ActorKind
+from runner.sim.world.episode import Episode
+from runner.sim.world.loaded_map import LoadedMap
 
 if TYPE_CHECKING:
     from runner.sim.render.renderer import Renderer
-    from runner.sim.simulator import Simulator
 
 log = logging.getLogger("runner.sim.sensors")
 RENDER_WAIT_S = 30.0  # a GL job slower than this is abandoned (its frame is lost)
@@ -76,11 +79,16 @@ def _float_attr(actor: Actor, name: str, default: float) -> float:
         return default
 
 
-class SensorHub:
-    """Keeps one runtime per sensor actor and publishes its frames."""
+class SensorHub(StepObserver):
+    """Keeps one runtime per sensor actor and publishes its frames (a step observer)."""
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(
+        self, stream: StreamServer, token: Callable[[int], bytes], gl_backend: str = "egl"
+    ) -> None:
+        self._stream = stream
+        self._token = token
+        self._gl_backend = gl_backend
+        self._map: LoadedMap | None = None
         self.runtimes: dict[int, _Runtime] = {}
         self._renderer: Renderer | None = None
         self._renderer_map: str = ""
@@ -95,31 +103,54 @@ class SensorHub:
         server until the subscriber connects, so it is delivered, not lost.
         """
         if any(rt.actor.stream_id == stream_id for rt in self.runtimes.values()):
-            self.sim.stream.announce(stream_id)
+            self._stream.announce(stream_id)
 
     def _listened(self, stream_id: int) -> bool:
-        return self.sim.stream.is_listened(stream_id)
+        return self._stream.is_listened(stream_id)
+
+    # -- the episode's sensors (StepObserver) -------------------------------------------
+    def episode_changed(self, episode: Episode, loaded_map: LoadedMap) -> None:
+        """The old episode's sensors are gone: close their streams, forget them."""
+        for rt in self.runtimes.values():
+            if rt.actor.stream_id:
+                self._stream.close_stream(rt.actor.stream_id)
+        self.runtimes.clear()
+        self._map = loaded_map
+
+    def actor_added(self, actor: Actor) -> None:
+        if actor.kind is ActorKind.SENSOR and actor.stream_id:
+            self.add(actor)
+
+    def actor_removed(self, actor: Actor) -> None:
+        if actor.stream_id:
+            self.runtimes.pop(actor.id, None)
+            self._stream.close_stream(actor.stream_id)
+
+    def before_step(self, dt_s: float) -> None:
+        self.finish_pending()
+
+    def after_step(self, step: StepResult) -> None:
+        self.measure(step)
+
+    def _loaded_map(self) -> LoadedMap:
+        if self._map is None:
+            raise RuntimeError("the sensor hub was not told the episode's map")
+        return self._map
 
     def add(self, actor: Actor) -> None:
         rt = _Runtime(actor, _float_attr(actor, "sensor_tick", 0.0))
         if actor.type_id == "sensor.other.gnss":
-            rt.state = GnssSensor.from_actor(actor, self.sim.map.geo_reference)
+            rt.state = GnssSensor.from_actor(actor, self._loaded_map().geo_reference)
         elif actor.type_id == "sensor.other.imu":
             rt.state = ImuSensor.from_actor(actor)
         elif actor.type_id == "sensor.lidar.ray_cast":
             rt.state = None  # scanner created on first use (needs the renderer's scene)
         self.runtimes[actor.id] = rt
         if actor.stream_id:
-            self.sim.stream.open_stream(actor.stream_id)
-
-    def remove(self, actor: Actor) -> None:
-        self.runtimes.pop(actor.id, None)
-
-    def reset(self) -> None:
-        self.runtimes.clear()
+            self._stream.open_stream(actor.stream_id)
 
     # -- per step ----------------------------------------------------------------------
-    def measure(self, dt_s: float) -> None:
+    def measure(self, step: StepResult) -> None:
         """Produce this frame's data for every sensor someone listens to.
 
         Camera frames are rendered on the GL thread after this returns; the world-state
@@ -132,55 +163,55 @@ class SensorHub:
             a = rt.actor
             listened = self._listened(a.stream_id)
             if a.type_id == "sensor.other.imu":
-                self._imu(rt, listened)
-            elif not listened or not rt.due(self.sim.elapsed_s):
+                self._imu(rt, listened, step)
+            elif not listened or not rt.due(step.elapsed_s):
                 continue
             elif a.type_id in CAMERA_OUTPUTS:
                 cameras.append(rt)
             elif a.type_id == "sensor.other.gnss":
-                self._publish(rt, rt.state.measure(self.sim.frame, self.sim.elapsed_s, a.transform))
+                self._publish(rt, rt.state.measure(step.frame, step.elapsed_s, a.transform))
             elif a.type_id == "sensor.other.collision":
-                self._collisions(rt)
+                self._collisions(rt, step)
             elif a.type_id == "sensor.lidar.ray_cast":
-                self._lidar(rt, dt_s)
-        if cameras and not self.sim.episode.settings.no_rendering_mode:
-            self._cameras(cameras)  # no_rendering_mode: like CARLA, cameras deliver nothing
+                self._lidar(rt, step)
+        if cameras and not step.episode.settings.no_rendering_mode:
+            self._cameras(cameras, step)  # no_rendering_mode: as CARLA, cameras deliver nothing
 
     def _publish(self, rt: _Runtime, payload: bytes) -> None:
-        self.sim.stream.publish(rt.actor.stream_id, payload)
+        self._stream.publish(rt.actor.stream_id, payload)
 
-    def _imu(self, rt: _Runtime, listened: bool) -> None:
+    def _imu(self, rt: _Runtime, listened: bool, step: StepResult) -> None:
         """The IMU differentiates positions, so it samples every step even when unheard."""
-        parent = self.sim.actor(rt.actor.parent_id) if rt.actor.parent_id else None
+        parent = step.episode.get(rt.actor.parent_id) if rt.actor.parent_id else None
         angular = parent.angular_velocity if parent else rt.actor.angular_velocity
         payload = rt.state.measure(
-            self.sim.frame,
-            self.sim.elapsed_s,
+            step.frame,
+            step.elapsed_s,
             rt.actor.transform,
             angular,
-            self.sim.episode.imu_gravity,
+            step.episode.imu_gravity,
         )
-        if listened and rt.due(self.sim.elapsed_s):
+        if listened and rt.due(step.elapsed_s):
             self._publish(rt, payload)
 
-    def _collisions(self, rt: _Runtime) -> None:
+    def _collisions(self, rt: _Runtime, step: StepResult) -> None:
         parent_id = rt.actor.parent_id
         if not parent_id:
             return
-        for actor_id, other_id, impulse in self.sim.stepper.contacts:
+        for actor_id, other_id, impulse in step.contacts:
             if parent_id not in (actor_id, other_id):
                 continue
             other = other_id if actor_id == parent_id else actor_id
-            me, them = self.sim.actor(parent_id), self.sim.actor(other)
+            me, them = step.episode.get(parent_id), step.episode.get(other)
             if me is None or them is None:
                 continue
             sign = 1.0 if actor_id == parent_id else -1.0
             payload = collision_payload(
-                self.sim.frame,
-                self.sim.elapsed_s,
+                step.frame,
+                step.elapsed_s,
                 rt.actor.transform,
-                codec.actor_record(me, self.sim.token(me.stream_id)),
-                codec.actor_record(them, self.sim.token(them.stream_id)),
+                codec.actor_record(me, self._token(me.stream_id)),
+                codec.actor_record(them, self._token(them.stream_id)),
                 (sign * impulse[0], sign * impulse[1], sign * impulse[2]),
             )
             self._publish(rt, payload)
@@ -188,19 +219,20 @@ class SensorHub:
     # -- rendering -----------------------------------------------------------------------
     def renderer(self) -> Renderer:
         """One renderer per map, built on first need, on the GL thread."""
-        name = self.sim.map.source.name
+        loaded = self._loaded_map()
+        name = loaded.source.name
         if self._renderer is None or self._renderer_map != name:
             from runner.sim.render.context import describe
             from runner.sim.render.renderer import Renderer
 
             if self._renderer is not None:  # a map change: free the old context's memory
                 self._renderer.ctx.release()  # (each renderer owns a standalone context)
-            self._renderer = Renderer(self.sim.map.carla_map, name)
+            self._renderer = Renderer(loaded.carla_map, name, gl_backend=self._gl_backend)
             self._renderer_map = name
             log.info("renderer on %s for %s", describe(self._renderer.ctx), name)
         return self._renderer
 
-    def _cameras(self, cameras: list[_Runtime]) -> None:
+    def _cameras(self, cameras: list[_Runtime], step: StepResult) -> None:
         from runner.sim.render.camera import image_payload
         from runner.sim.render.renderer import CameraRequest
 
@@ -225,9 +257,9 @@ class SensorHub:
             for key, members in groups.items()
         ]
         # shallow copies: RPCs may replace poses while the GL thread draws this frame
-        actors = [copy.copy(a) for a in self.sim.episode.actors.values()]
-        weather = dict(self.sim.episode.weather)
-        frame, elapsed = self.sim.frame, self.sim.elapsed_s
+        actors = [copy.copy(a) for a in step.episode.actors.values()]
+        weather = dict(step.episode.weather)
+        frame, elapsed = step.frame, step.elapsed_s
         streams = [[rt.actor for rt in members] for members in groups.values()]
         poses = list(groups)
 
@@ -239,7 +271,7 @@ class SensorHub:
                     payload = image_payload(
                         int(sensor_type), frame, elapsed, key[0], key[3], getattr(result, output)
                     )
-                    self.sim.stream.publish(actor.stream_id, payload)
+                    self._stream.publish(actor.stream_id, payload)
 
         self._submit(render_and_publish, [a.stream_id for members in streams for a in members])
 
@@ -278,19 +310,19 @@ class SensorHub:
         except Exception:
             log.exception("rendering failed; the frame's camera images are lost")
 
-    def _lidar(self, rt: _Runtime, dt_s: float) -> None:
+    def _lidar(self, rt: _Runtime, step: StepResult) -> None:
         """Scans the rendered scene, so it runs on the GL thread, after this step's cameras."""
         from runner.sim.render.lidar import LidarScanner
 
-        actors = [copy.copy(a) for a in self.sim.episode.actors.values()]
+        actors = [copy.copy(a) for a in step.episode.actors.values()]
         actors = [a for a in actors if a.id != rt.actor.parent_id]
-        frame, elapsed, pose = self.sim.frame, self.sim.elapsed_s, rt.actor.transform
+        frame, elapsed, pose, dt_s = step.frame, step.elapsed_s, rt.actor.transform, step.dt_s
 
         def scan_and_publish() -> None:
             if rt.state is None:
                 attrs = {k: v for k, (_, v) in rt.actor.attributes.items()}
                 rt.state = LidarScanner(self.renderer(), attrs)
             payload = rt.state.scan(frame, elapsed, pose, dt_s, actors)
-            self.sim.stream.publish(rt.actor.stream_id, payload)
+            self._stream.publish(rt.actor.stream_id, payload)
 
         self._submit(scan_and_publish, [rt.actor.stream_id])

@@ -19,11 +19,16 @@ from pathlib import Path
 from types import TracebackType
 
 from runner.catalog import DEFAULT_MAP
-from runner.sim.handlers import dispatch
-from runner.sim.process import PARENT_PID_ENV, READY_PREFIX
+from runner.settings import Settings
+from runner.sim.handlers import Services, dispatch
+from runner.sim.process import READY_PREFIX
+from runner.sim.profiling import TIMER
 from runner.sim.protocol.rpc import Connection, RpcServer
 from runner.sim.protocol.streaming import StreamServer
+from runner.sim.recorder.host import RecorderHost
+from runner.sim.sensor_hub import SensorHub
 from runner.sim.simulator import Simulator
+from runner.sim.step import StepObserver
 from runner.sim.traffic.service import TrafficService
 from runner.sim.traffic.world import SimulatorWorld
 from runner.sim.world.maps import MapCatalog
@@ -42,12 +47,14 @@ class SimulatorServer:
         default_map: str = DEFAULT_MAP,
         serve_traffic_manager: bool = True,
         recordings_dir: str | Path | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.host = host
-        self._recordings_dir = Path(recordings_dir).absolute() if recordings_dir else None
+        self._settings = settings or Settings()
+        self._recordings_dir = Path(recordings_dir or self._settings.recordings_dir).absolute()
         self._serve_tm = serve_traffic_manager  # False: clients run CARLA's in-client TM
         self._requested_port = port
-        self._maps = MapCatalog(maps_dirs)
+        self._maps = MapCatalog(maps_dirs, self._settings)
         self._default_map = default_map
         self._rpc: RpcServer | None = None
         self._stream: StreamServer | None = None
@@ -72,13 +79,19 @@ class SimulatorServer:
         self._stream, rpc_socket_port = _bind_pair(self.host, self._requested_port)
         sim = Simulator(self._maps, self._stream, self._default_map)
         self.simulator = sim
-        if self._recordings_dir is not None:
-            sim.recorder.root = self._recordings_dir
-        if self._serve_tm:
-            sim.traffic = TrafficService(SimulatorWorld(sim), self.host)
+        services = Services(
+            sensors=SensorHub(self._stream, sim.token, self._settings.gl_backend),
+            recorder=RecorderHost(self._recordings_dir),
+            traffic=TrafficService(SimulatorWorld(sim), self.host) if self._serve_tm else None,
+        )
+        self.services = services
+        if services.traffic is not None:  # controls for this step, before physics
+            sim.add_observer(_TrafficDriving(services.traffic))
+        sim.add_observer(services.recorder)
+        sim.add_observer(services.sensors)
 
         def on_call(conn: Connection, method: str, params: list[object]) -> object:
-            return dispatch(sim, conn, method, params)
+            return dispatch(sim, services, conn, method, params)
 
         self._rpc = RpcServer(self.host, rpc_socket_port, on_call, lambda c: sim.client_gone(c.id))
         self._stream.start()
@@ -90,7 +103,7 @@ class SimulatorServer:
             self.port,
             self._stream.port,
         )
-        _warn_if_exposed(self.host, sim.recorder.root)
+        _warn_if_exposed(self.host, self._recordings_dir)
         return self
 
     def stop(self) -> None:
@@ -102,8 +115,9 @@ class SimulatorServer:
             self.simulator.stop()
         if self._stream is not None:
             self._stream.stop()
-        if self.simulator is not None and self.simulator.traffic is not None:
-            self.simulator.traffic.stop()
+        traffic = self.services.traffic if hasattr(self, "services") else None
+        if traffic is not None:
+            traffic.stop()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()
@@ -115,6 +129,17 @@ class SimulatorServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class _TrafficDriving(StepObserver):
+    """Our Traffic Manager computes its vehicles' controls before each step's physics."""
+
+    def __init__(self, traffic: TrafficService) -> None:
+        self._traffic = traffic
+
+    def before_step(self, dt_s: float) -> None:
+        with TIMER.stage("traffic_manager"):
+            self._traffic.drive(dt_s)
 
 
 def is_loopback(host: str) -> bool:
@@ -161,19 +186,23 @@ def serve_forever(
     default_map: str = DEFAULT_MAP,
     serve_traffic_manager: bool = True,
     recordings_dir: str | Path | None = None,
+    settings: Settings | None = None,
 ) -> None:
     """`scenario server`: run until Ctrl-C or SIGTERM; prints one ready line with the port.
 
+    The simulator process's edge: the environment is read here, once (`Settings`).
     `serve_traffic_manager=False` leaves Traffic-Manager ports to the clients (CARLA's own
     in-client TM, exactly as against a CARLA server).
     """
-    level = os.environ.get("RUNNER_SIM_LOG", "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(name)s: %(message)s")
+    env = settings or Settings.from_env()
+    logging.basicConfig(level=env.sim_log_level, format="%(asctime)s %(name)s: %(message)s")
+    if env.sim_profile:
+        TIMER.enable()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    parent = int(os.environ.get(PARENT_PID_ENV, "0"))
+    parent = env.sim_parent_pid or 0
     with SimulatorServer(
-        host, port, maps_dirs, default_map, serve_traffic_manager, recordings_dir
+        host, port, maps_dirs, default_map, serve_traffic_manager, recordings_dir, env
     ) as server:
         print(f"{READY_PREFIX}{host}:{server.port}", flush=True)
         try:

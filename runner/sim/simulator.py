@@ -1,7 +1,10 @@
 """The simulation core behind the protocol: episode, clock, frames and their publication.
 
-All world mutation happens under `lock`. In synchronous mode a step runs inside the
-`tick_cue` call; in asynchronous mode a wall-clock ticker thread steps the world.
+All world mutation happens under `lock` (the RPC dispatcher holds it for every call).
+In synchronous mode a step runs inside the `tick_cue` call; in asynchronous mode a
+wall-clock ticker thread steps the world. What else happens per step — sensor frames,
+the recorder, the Traffic Manager — is done by `StepObserver`s the server registers;
+they get what each step produced (`StepResult`), not the simulator.
 """
 
 from __future__ import annotations
@@ -9,24 +12,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Any
 
 from runner.catalog import DEFAULT_WEATHER
 from runner.sim.profiling import TIMER
 from runner.sim.protocol import world_state
 from runner.sim.protocol.streaming import StreamServer, make_token
+from runner.sim.step import StepObserver, StepResult
 from runner.sim.world.actors import Actor
 from runner.sim.world.episode import Episode, id_counter
 from runner.sim.world.loaded_map import LoadedMap, load_map
 from runner.sim.world.maps import MapCatalog
 from runner.sim.world.settings import EpisodeSettings
 from runner.sim.world.stepper import WorldStepper
-
-if TYPE_CHECKING:
-    from runner.sim.sensor_hub import SensorHub
-    from runner.sim.traffic.service import TrafficService
 
 log = logging.getLogger("runner.sim")
 
@@ -39,29 +38,28 @@ class Simulator:
 
     def __init__(self, maps: MapCatalog, stream: StreamServer, default_map: str) -> None:
         self.lock = threading.RLock()
-        self.maps = maps
-        self.stream = stream
-        self.frame = 0
-        self.elapsed_s = 0.0
+        self._maps = maps
+        self._stream = stream
+        self._frame = 0
+        self._elapsed_s = 0.0
         self._ids = id_counter(1)
         self._stream_ids = id_counter(WORLD_STREAM_ID + 1)
-        self.sync_owner: int | None = None
-        self.traffic_managers: dict[int, list[object]] = {}
-        self.on_step: list[Callable[[Simulator], None]] = []
-        self.traffic: TrafficService | None = None  # our Traffic Manager, set by the server
+        self._sync_owner: int | None = None
+        self._client_traffic_managers: dict[int, list[Any]] = {}
+        self._observers: list[StepObserver] = []
         self._last_step_wall = time.monotonic()
-        self.map: LoadedMap = load_map(maps.resolve(default_map))
-        self.episode = self._new_episode(EpisodeSettings(), dict(DEFAULT_WEATHER))
-        from runner.sim.sensor_hub import SensorHub
-
-        self.sensors: SensorHub = SensorHub(self)
-        from runner.sim.recorder.host import RecorderHost
-
-        self.recorder = RecorderHost(self)
+        self._map: LoadedMap = load_map(maps.resolve(default_map))
+        self._episode = self._new_episode(EpisodeSettings(), dict(DEFAULT_WEATHER))
         self._ticker_stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_async, name="async-ticker", daemon=True)
 
     # -- lifecycle -------------------------------------------------------------------
+    def add_observer(self, observer: StepObserver) -> None:
+        """Register a step observer (before `start`); it learns the current episode now."""
+        with self.lock:
+            self._observers.append(observer)
+            observer.episode_changed(self._episode, self._map)
+
     def start(self) -> None:
         self._ticker.start()
 
@@ -69,119 +67,180 @@ class Simulator:
         self._ticker_stop.set()
         self._ticker.join(timeout=2.0)
 
-    # -- episodes --------------------------------------------------------------------
+    # -- read-only views ------------------------------------------------------------
+    @property
+    def episode(self) -> Episode:
+        """The current episode (a new object after every load)."""
+        return self._episode
+
+    @property
+    def map(self) -> LoadedMap:
+        """The map the episode runs on."""
+        return self._map
+
+    @property
+    def maps(self) -> MapCatalog:
+        return self._maps
+
+    @property
+    def stepper(self) -> WorldStepper:
+        """The episode's stepper (traffic-light groups and timings live there)."""
+        return self._stepper
+
+    @property
+    def frame(self) -> int:
+        return self._frame
+
+    @property
+    def elapsed_s(self) -> float:
+        return self._elapsed_s
+
+    def actor(self, actor_id: int) -> Actor | None:
+        return self._episode.actors.get(actor_id)
+
+    def token(self, stream_id: int) -> bytes:
+        return make_token(stream_id, self._stream.port) if stream_id else b""
+
+    def new_stream_id(self) -> int:
+        return next(self._stream_ids)
+
+    # -- episodes and actors -----------------------------------------------------------
     def _new_episode(self, settings: EpisodeSettings, weather: dict[str, float]) -> Episode:
         episode = Episode(
             id=Episode.new_id(),
-            map_name=self.map.source.name,
+            map_name=self._map.source.name,
             settings=settings,
             weather=weather,
             ids=self._ids,
         )
-        self.stepper = WorldStepper(episode, self.map)
+        self._stepper = WorldStepper(episode, self._map)
         return episode
 
     def load_episode(self, map_name: str, reset_settings: bool) -> None:
         """Switch map (or reload it with ""), clearing every actor of the old episode."""
         with self.lock:
-            source = self.map.source if map_name == "" else self.maps.resolve(map_name)
-            old = self.episode
-            for actor in old.actors.values():
-                if actor.stream_id:
-                    self.stream.close_stream(actor.stream_id)
-            if source.name != self.map.source.name or source.xodr != self.map.source.xodr:
-                self.map = load_map(source)
-            settings = EpisodeSettings() if reset_settings else old.settings
+            source = self._map.source if map_name == "" else self._maps.resolve(map_name)
+            if source.name != self._map.source.name or source.xodr != self._map.source.xodr:
+                self._map = load_map(source)
+            settings = EpisodeSettings() if reset_settings else self._episode.settings
             if reset_settings:
-                self.sync_owner = None
-            self.episode = self._new_episode(settings, dict(DEFAULT_WEATHER))
-            self.sensors.reset()
-            log.info("loaded %s (episode %d)", source.name, self.episode.id)
+                self._sync_owner = None
+            self._episode = self._new_episode(settings, dict(DEFAULT_WEATHER))
+            for observer in self._observers:
+                observer.episode_changed(self._episode, self._map)
+            log.info("loaded %s (episode %d)", source.name, self._episode.id)
 
-    # -- sensors and tokens ------------------------------------------------------------
-    def new_stream_id(self) -> int:
-        return next(self._stream_ids)
+    def add_actor(self, actor: Actor) -> None:
+        """Put a freshly described actor into the episode and tell the observers."""
+        self._episode.add(actor)
+        for observer in self._observers:
+            observer.actor_added(actor)
 
-    def token(self, stream_id: int) -> bytes:
-        return make_token(stream_id, self.stream.port) if stream_id else b""
+    def remove_actor(self, actor_id: int) -> Actor | None:
+        """Take an actor out of the episode (None when there is no such actor)."""
+        actor = self._episode.remove(actor_id)
+        if actor is not None:
+            self._stepper.forget(actor_id)
+            for observer in self._observers:
+                observer.actor_removed(actor)
+        return actor
+
+    def set_weather(self, weather: dict[str, float]) -> None:
+        self._episode.weather = weather
 
     # -- settings ------------------------------------------------------------------------
     def apply_settings(self, settings: EpisodeSettings, connection_id: int) -> int:
         with self.lock:
-            if settings.synchronous_mode and not self.episode.settings.synchronous_mode:
-                self.sync_owner = connection_id
+            if settings.synchronous_mode and not self._episode.settings.synchronous_mode:
+                self._sync_owner = connection_id
             if not settings.synchronous_mode:
-                self.sync_owner = None
-            self.episode.settings = settings
-            return self.frame
+                self._sync_owner = None
+            self._episode.settings = settings
+            return self._frame
 
     def client_gone(self, connection_id: int) -> None:
         """Better than CARLA: a vanished synchronous client does not freeze the world."""
         with self.lock:
-            if self.sync_owner == connection_id and self.episode.settings.synchronous_mode:
+            if self._sync_owner == connection_id and self._episode.settings.synchronous_mode:
                 log.warning(
                     "the client that set synchronous mode disconnected; back to asynchronous"
                 )
-                self.episode.settings = replace(self.episode.settings, synchronous_mode=False)
-                self.sync_owner = None
+                settings = replace(self._episode.settings, synchronous_mode=False)
+                self._episode.settings = settings
+                self._sync_owner = None
+
+    # -- Traffic Managers that clients run themselves (the registry CARLA keeps) ---------
+    def register_traffic_manager(self, port: int, entry: list[Any]) -> bool:
+        """A client's in-process TM announces itself; False when the port is taken."""
+        if port in self._client_traffic_managers:
+            return False
+        self._client_traffic_managers[port] = entry
+        return True
+
+    def traffic_manager_entry(self, port: int) -> list[Any] | None:
+        """[ip, port] of the client TM registered on `port`, if any."""
+        return self._client_traffic_managers.get(port)
+
+    def unregister_traffic_manager(self, port: int) -> bool:
+        return self._client_traffic_managers.pop(port, None) is not None
 
     # -- stepping ------------------------------------------------------------------------
     def tick(self) -> int:
         """Advance one step (sync mode: from tick_cue) and publish its frames."""
         with self.lock:
-            settings = self.episode.settings
+            settings = self._episode.settings
             now = time.monotonic()
             dt = settings.fixed_delta_seconds or max(1e-3, now - self._last_step_wall)
             self._last_step_wall = now
             self._step(dt)
-            return self.frame
+            return self._frame
 
     def _step(self, dt: float) -> None:
-        """World, hooks, then the world-state frame, then sensor frames.
+        """Observers' preparation, the world, the world-state frame, then the observers.
 
-        The world state goes first: the client's tick() waits for it, and sensor frames
-        (read by callbacks that need the client's GIL) must not queue ahead of it. No
-        step waits for a stream subscriber or for stopped or destroyed sensors.
+        The world state goes out before any sensor frame: the client's tick() waits for
+        it, and sensor frames (read by callbacks that need the client's GIL) must not
+        queue ahead of it. No step waits for a stream subscriber.
         """
-        self.sensors.finish_pending()
-        if self.traffic is not None:
-            with TIMER.stage("traffic_manager"):
-                self.traffic.drive(dt)  # TM vehicles' controls for this step, before physics
+        with TIMER.stage("before_step"):
+            for observer in self._observers:
+                observer.before_step(dt)
         with TIMER.stage("world"):
-            self.stepper.step(dt)
-        self.frame += 1
-        self.elapsed_s += dt
-        with TIMER.stage("hooks"):
-            for hook in self.on_step:
-                hook(self)
+            self._stepper.step(dt)
+        self._frame += 1
+        self._elapsed_s += dt
         with TIMER.stage("world_state"):
-            self.publish_world_state(dt)
-        with TIMER.stage("sensors"):
-            self.sensors.measure(dt)
+            self._publish_world_state(dt)
+        result = StepResult(
+            frame=self._frame,
+            elapsed_s=self._elapsed_s,
+            dt_s=dt,
+            episode=self._episode,
+            contacts=tuple(self._stepper.contacts),
+        )
+        with TIMER.stage("after_step"):
+            for observer in self._observers:
+                observer.after_step(result)
         TIMER.step_done()
 
-    def publish_world_state(self, dt: float) -> None:
+    def _publish_world_state(self, dt: float) -> None:
         payload = world_state.encode_frame(
-            self.frame,
-            self.elapsed_s,
-            self.episode.id,
+            self._frame,
+            self._elapsed_s,
+            self._episode.id,
             time.time(),
             dt,
-            list(self.episode.actors.values()),
+            list(self._episode.actors.values()),
         )
-        self.stream.publish(WORLD_STREAM_ID, payload)
+        self._stream.publish(WORLD_STREAM_ID, payload)
 
     def _tick_async(self) -> None:
         next_due = time.monotonic()
         while not self._ticker_stop.is_set():
             with self.lock:
-                settings = self.episode.settings
+                settings = self._episode.settings
                 period = settings.fixed_delta_seconds or ASYNC_PERIOD_S
                 if not settings.synchronous_mode and time.monotonic() >= next_due:
                     self.tick()
                     next_due = max(next_due + period, time.monotonic() - period)
             self._ticker_stop.wait(max(0.001, next_due - time.monotonic()))
-
-    # -- queries ---------------------------------------------------------------------------
-    def actor(self, actor_id: int) -> Actor | None:
-        return self.episode.actors.get(actor_id)

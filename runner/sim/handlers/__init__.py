@@ -12,7 +12,7 @@ from runner.sim.handlers import (  # noqa: F401  (importing registers the handle
     vehicles,
     world,
 )
-from runner.sim.handlers.registry import REGISTRY, dispatch
+from runner.sim.handlers.registry import REGISTRY, Services, dispatch
 
 
 def rpc_method_names() -> frozenset[str]:
@@ -20,4 +20,4 @@ def rpc_method_names() -> frozenset[str]:
     return frozenset(REGISTRY)
 
 
-__all__ = ["dispatch", "rpc_method_names"]
+__all__ = ["Services", "dispatch", "rpc_method_names"]

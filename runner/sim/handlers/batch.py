@@ -13,108 +13,109 @@ from runner.sim import actions
 from runner.sim.handlers.registry import CallContext, RpcError, rpc
 from runner.sim.protocol import codec
 from runner.sim.protocol.codec import DecodeError
-from runner.sim.simulator import Simulator
 from runner.sim.world.actors import TrafficLightState
+from runner.sim.world.errors import WorldError
 
-Command = Callable[[Simulator, list[Any]], int]
+Command = Callable[[CallContext, list[Any]], int]
 
 
-def _spawn(sim: Simulator, p: list[Any]) -> int:
+def _spawn(ctx: CallContext, p: list[Any]) -> int:
     type_id, values = codec.parse_description(p[0])
     transform = codec.parse_transform(p[1])
     parent = p[2] if len(p) > 2 else [False]
     parent_id = int(parent[1]) if isinstance(parent, list) and len(parent) == 2 else 0
-    actor = actions.spawn(sim, type_id, values, transform, parent_id)
+    actor = actions.spawn(ctx.sim, type_id, values, transform, parent_id)
     for follow_up in p[5] if len(p) > 5 else []:
-        _run(sim, follow_up, substitute_id=actor.id)
+        _run(ctx, follow_up, substitute_id=actor.id)
     return actor.id
 
 
-def _destroy(sim: Simulator, p: list[Any]) -> int:
-    actions.destroy(sim, int(p[0]))
+def _destroy(ctx: CallContext, p: list[Any]) -> int:
+    actions.destroy(ctx.sim, int(p[0]))
     return int(p[0])
 
 
-def _vehicle_control(sim: Simulator, p: list[Any]) -> int:
-    actions.apply_vehicle_control(sim, p[0], codec.parse_vehicle_control(p[1]))
+def _vehicle_control(ctx: CallContext, p: list[Any]) -> int:
+    actions.apply_vehicle_control(ctx.sim, p[0], codec.parse_vehicle_control(p[1]))
     return int(p[0])
 
 
-def _transform(sim: Simulator, p: list[Any]) -> int:
-    actions.set_transform(sim, p[0], codec.parse_transform(p[1]))
+def _transform(ctx: CallContext, p: list[Any]) -> int:
+    actions.set_transform(ctx.sim, p[0], codec.parse_transform(p[1]))
     return int(p[0])
 
 
-def _walker_state(sim: Simulator, p: list[Any]) -> int:
-    actions.set_transform(sim, p[0], codec.parse_transform(p[1]))
+def _walker_state(ctx: CallContext, p: list[Any]) -> int:
+    actions.set_transform(ctx.sim, p[0], codec.parse_transform(p[1]))
     return int(p[0])
 
 
-def _target_velocity(sim: Simulator, p: list[Any]) -> int:
-    actions.set_target_velocity(sim, p[0], codec.parse_vec3(p[1]))
+def _target_velocity(ctx: CallContext, p: list[Any]) -> int:
+    actions.set_target_velocity(ctx.sim, p[0], codec.parse_vec3(p[1]))
     return int(p[0])
 
 
-def _angular_velocity(sim: Simulator, p: list[Any]) -> int:
-    actions.require(sim, p[0]).angular_velocity = codec.parse_vec3(p[1])
+def _angular_velocity(ctx: CallContext, p: list[Any]) -> int:
+    actions.require(ctx.sim, p[0]).angular_velocity = codec.parse_vec3(p[1])
     return int(p[0])
 
 
-def _touch(sim: Simulator, p: list[Any]) -> int:
+def _touch(ctx: CallContext, p: list[Any]) -> int:
     """Commands that only need the actor to exist in a kinematic world (forces, gravity)."""
-    actions.require(sim, p[0])
+    actions.require(ctx.sim, p[0])
     return int(p[0])
 
 
-def _simulate_physics(sim: Simulator, p: list[Any]) -> int:
-    actions.set_simulate_physics(sim, p[0], bool(p[1]))
+def _simulate_physics(ctx: CallContext, p: list[Any]) -> int:
+    actions.set_simulate_physics(ctx.sim, p[0], bool(p[1]))
     return int(p[0])
 
 
-def _enable_gravity(sim: Simulator, p: list[Any]) -> int:
-    actions.require(sim, p[0]).enable_gravity = bool(p[1])
+def _enable_gravity(ctx: CallContext, p: list[Any]) -> int:
+    actions.require(ctx.sim, p[0]).enable_gravity = bool(p[1])
     return int(p[0])
 
 
-def _light_state(sim: Simulator, p: list[Any]) -> int:
-    actions.set_light_state(sim, p[0], int(p[1]))
+def _light_state(ctx: CallContext, p: list[Any]) -> int:
+    actions.set_light_state(ctx.sim, p[0], int(p[1]))
     return int(p[0])
 
 
-def _location(sim: Simulator, p: list[Any]) -> int:
-    actions.set_location(sim, p[0], codec.parse_vec3(p[1]))
+def _location(ctx: CallContext, p: list[Any]) -> int:
+    actions.set_location(ctx.sim, p[0], codec.parse_vec3(p[1]))
     return int(p[0])
 
 
-def _autopilot(sim: Simulator, p: list[Any]) -> int:
+def _autopilot(ctx: CallContext, p: list[Any]) -> int:
     """SetAutopilot [id, enabled] (the wire carries no TM port): our Traffic Manager drives."""
-    actions.require_vehicle(sim, p[0])
-    if sim.traffic is not None:
-        sim.traffic.set_autopilot(int(p[0]), bool(p[1]))
+    actions.require_vehicle(ctx.sim, p[0])
+    traffic = ctx.services.traffic
+    if traffic is not None:
+        traffic.set_autopilot(int(p[0]), bool(p[1]))
     return int(p[0])
 
 
-def _console(sim: Simulator, p: list[Any]) -> int:
+def _console(ctx: CallContext, p: list[Any]) -> int:
     raise RpcError("console commands are not supported by the embedded simulator")
 
 
-def _traffic_light_state(sim: Simulator, p: list[Any]) -> int:
-    actor = actions.require(sim, p[0])
+def _traffic_light_state(ctx: CallContext, p: list[Any]) -> int:
+    actor = actions.require(ctx.sim, p[0])
     if actor.traffic_light is None:
         raise RpcError(f"actor {p[0]} is not a traffic light")
     actor.traffic_light.state = TrafficLightState(int(p[1]))
     return int(p[0])
 
 
-def _walker_control(sim: Simulator, p: list[Any]) -> int:
-    actor = actions.require(sim, p[0])
+def _walker_control(ctx: CallContext, p: list[Any]) -> int:
+    actor = actions.require(ctx.sim, p[0])
     direction, speed = codec.parse_vec3(p[1][0]), float(p[1][1])
     actor.velocity = (direction[0] * speed, direction[1] * speed, direction[2] * speed)
     return int(p[0])
 
 
-def _ackermann(sim: Simulator, p: list[Any]) -> int:
-    actions.require_vehicle(sim, p[0])
+def _ackermann(ctx: CallContext, p: list[Any]) -> int:
+    actions.require_vehicle(ctx.sim, p[0])
     return int(p[0])
 
 
@@ -144,7 +145,7 @@ COMMANDS: dict[int, Command] = {
 }
 
 
-def _run(sim: Simulator, command: Any, substitute_id: int | None = None) -> int:
+def _run(ctx: CallContext, command: Any, substitute_id: int | None = None) -> int:
     index, payload = command[0]
     payload = list(payload)
     if substitute_id is not None and index != 0 and payload:
@@ -152,7 +153,7 @@ def _run(sim: Simulator, command: Any, substitute_id: int | None = None) -> int:
     handler = COMMANDS.get(int(index))
     if handler is None:
         raise RpcError(f"unknown batch command {index}")
-    return handler(sim, payload)
+    return handler(ctx, payload)
 
 
 @rpc("apply_batch", "bare")
@@ -160,8 +161,8 @@ def apply_batch(ctx: CallContext, commands: list[Any], do_tick_cue: bool = False
     responses: list[Any] = []
     for command in commands:
         try:
-            responses.append([[1, _run(ctx.sim, command)]])
-        except RpcError as exc:
+            responses.append([[1, _run(ctx, command)]])
+        except (RpcError, WorldError) as exc:
             responses.append([[0, [str(exc)]]])
         except (DecodeError, TypeError, ValueError, IndexError, KeyError) as exc:
             responses.append([[0, [f"malformed batch command: {exc}"]]])

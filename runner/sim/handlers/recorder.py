@@ -9,34 +9,41 @@ from runner.sim.handlers.registry import CallContext, RpcError, rpc
 
 @rpc("start_recorder")
 def start_recorder(ctx: CallContext, filename: str, additional_data: bool = False) -> str:
-    return ctx.sim.recorder.start(str(filename), bool(additional_data))
+    sim = ctx.sim
+    return ctx.services.recorder.start(
+        str(filename),
+        bool(additional_data),
+        episode=sim.episode,
+        loaded_map=sim.map,
+        elapsed_s=sim.elapsed_s,
+    )
 
 
 @rpc("stop_recorder", "void")
 def stop_recorder(ctx: CallContext) -> None:
-    ctx.sim.recorder.stop()
+    ctx.services.recorder.stop()
 
 
 @rpc("show_recorder_file_info")
 def show_recorder_file_info(ctx: CallContext, filename: str, show_all: bool = False) -> str:
-    return ctx.sim.recorder.file_info(str(filename), bool(show_all))
+    return ctx.services.recorder.file_info(str(filename), bool(show_all))
 
 
 @rpc("show_recorder_collisions")
 def show_recorder_collisions(ctx: CallContext, filename: str, type1: int, type2: int) -> str:
-    return ctx.sim.recorder.collisions(str(filename), chr(int(type1)), chr(int(type2)))
+    return ctx.services.recorder.collisions(str(filename), chr(int(type1)), chr(int(type2)))
 
 
 @rpc("show_recorder_actors_blocked")
 def show_recorder_actors_blocked(
     ctx: CallContext, filename: str, min_time: float, min_distance: float
 ) -> str:
-    return ctx.sim.recorder.actors_blocked(str(filename), float(min_time), float(min_distance))
+    return ctx.services.recorder.actors_blocked(str(filename), float(min_time), float(min_distance))
 
 
 @rpc("replay_file")
 def replay_file(ctx: CallContext, filename: str, *_: Any) -> str:
-    ctx.sim.recorder.path("replay_file", str(filename))  # refused names say so first
+    ctx.services.recorder.path("replay_file", str(filename))  # refused names say so first
     raise RpcError("replaying recordings is not supported by the embedded simulator yet")
 
 

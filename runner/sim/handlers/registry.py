@@ -22,7 +22,10 @@ from runner.sim.protocol.rpc import Connection, Prepacked
 from runner.sim.world.errors import WorldError
 
 if TYPE_CHECKING:
+    from runner.sim.recorder.host import RecorderHost
+    from runner.sim.sensor_hub import SensorHub
     from runner.sim.simulator import Simulator
+    from runner.sim.traffic.service import TrafficService
 
 log = logging.getLogger("runner.sim.rpc")
 
@@ -31,8 +34,18 @@ VOID_OK: list[Any] = [[False]]
 
 
 @dataclass(frozen=True, slots=True)
+class Services:
+    """What the server runs beside the simulator core; handlers reach them here."""
+
+    sensors: SensorHub
+    recorder: RecorderHost
+    traffic: TrafficService | None  # None: clients run CARLA's in-client Traffic Manager
+
+
+@dataclass(frozen=True, slots=True)
 class CallContext:
     sim: Simulator
+    services: Services
     conn: Connection
 
 
@@ -82,7 +95,9 @@ def wrap(kind: ResultKind, value: Any) -> Any:
     return [[1, value]]
 
 
-def dispatch(sim: Simulator, conn: Connection, method: str, params: list[Any]) -> Any:
+def dispatch(
+    sim: Simulator, services: Services, conn: Connection, method: str, params: list[Any]
+) -> Any:
     """Answer one call; every path returns something the client can decode."""
     entry = REGISTRY.get(method)
     log.debug("call %s%r", method, params[1:])
@@ -90,7 +105,7 @@ def dispatch(sim: Simulator, conn: Connection, method: str, params: list[Any]) -
         log.warning("unknown RPC %r from %s", method, conn.peer)
         return error(f"rpclib: server could not find function '{method}'")
     args = params[1:]
-    ctx = CallContext(sim, conn)
+    ctx = CallContext(sim, services, conn)
     try:
         inspect.signature(entry.fn).bind(ctx, *args)
     except TypeError as exc:

@@ -26,7 +26,7 @@ def get_episode_info(ctx: CallContext) -> list[Any]:
 @rpc("get_sensor_token")
 def get_sensor_token(ctx: CallContext, stream_id: int) -> list[Any]:
     """Always right before a subscription: note it, so its first frame is not lost."""
-    ctx.sim.sensors.expect_subscriber(int(stream_id))
+    ctx.services.sensors.expect_subscriber(int(stream_id))
     return [ctx.sim.token(int(stream_id))]
 
 
@@ -98,8 +98,8 @@ def get_navigation_mesh(ctx: CallContext) -> bytes:
 @rpc("is_traffic_manager_running")
 def is_traffic_manager_running(ctx: CallContext, port: int) -> bool:
     p = int(port)
-    traffic = ctx.sim.traffic
-    return p in ctx.sim.traffic_managers or (
+    traffic = ctx.services.traffic
+    return ctx.sim.traffic_manager_entry(p) is not None or (
         traffic is not None and traffic.address_for(p) is not None
     )
 
@@ -107,24 +107,23 @@ def is_traffic_manager_running(ctx: CallContext, port: int) -> bool:
 @rpc("get_traffic_manager_running")
 def get_traffic_manager_running(ctx: CallContext, port: int) -> list[Any]:
     p = int(port)
-    if p in ctx.sim.traffic_managers:
-        return ctx.sim.traffic_managers[p]
-    served = ctx.sim.traffic.address_for(p) if ctx.sim.traffic is not None else None
+    registered = ctx.sim.traffic_manager_entry(p)
+    if registered is not None:
+        return registered
+    traffic = ctx.services.traffic
+    served = traffic.address_for(p) if traffic is not None else None
     return [served[0], served[1]] if served is not None else ["", 0]
 
 
 @rpc("add_traffic_manager_running")
 def add_traffic_manager_running(ctx: CallContext, entry: Any) -> bool:
     ip, port = str(entry[0]), int(entry[1])
-    if port in ctx.sim.traffic_managers:
-        return False
-    ctx.sim.traffic_managers[port] = [ip, port]
-    return True
+    return ctx.sim.register_traffic_manager(port, [ip, port])
 
 
 @rpc("destroy_traffic_manager")
 def destroy_traffic_manager(ctx: CallContext, port: int) -> bool:
-    return ctx.sim.traffic_managers.pop(int(port), None) is not None
+    return ctx.sim.unregister_traffic_manager(int(port))
 
 
 # -- light manager and debug drawing: nothing to draw, nothing to light ------------------

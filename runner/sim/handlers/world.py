@@ -90,7 +90,7 @@ def get_weather_parameters(ctx: CallContext) -> list[float]:
 
 @rpc("set_weather_parameters", "void")
 def set_weather_parameters(ctx: CallContext, weather: list[Any]) -> None:
-    ctx.sim.episode.weather = codec.parse_weather(weather, ctx.sim.episode.weather)
+    ctx.sim.set_weather(codec.parse_weather(weather, ctx.sim.episode.weather))
 
 
 @rpc("get_imui_gravity")

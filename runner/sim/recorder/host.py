@@ -1,8 +1,8 @@
 """Bridges the recorder RPCs to the recorder package (file writing and queries).
 
-While recording, a hook on `Simulator.on_step` writes one frame per step (it runs
-with the simulator's lock held). A recording ends with stop_recorder, a new
-start_recorder, or the episode changing (load_world), which CARLA also ends.
+While recording, the host, a step observer, writes one frame per step (called with
+the world's lock held). A recording ends with stop_recorder, a new start_recorder,
+or the episode changing (load_world), which CARLA also ends.
 
 Every file name a client sends is confined to `root` (`paths.confine`); the server
 is started with it (`--recordings-dir`), else it is the user's recordings folder.
@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from runner.recorder import paths, queries
 from runner.recorder.format import NON_ACTOR_ID
-from runner.sim.handlers.registry import RpcError
+from runner.sim.errors import RpcError
 from runner.sim.recorder.writer import Recorder
+from runner.sim.step import StepObserver, StepResult
 from runner.sim.world.actors import Actor
+from runner.sim.world.loaded_map import LoadedMap
 
 if TYPE_CHECKING:
-    from runner.sim.simulator import Simulator
     from runner.sim.world.episode import Episode
 
 log = logging.getLogger("runner.sim.recorder")
@@ -56,15 +57,14 @@ def _contact_ids(contact: Any) -> tuple[int, int]:
     return int(contact[0]), int(contact[1])
 
 
-class RecorderHost:
-    """Holds the active recording, if any, of one simulator."""
+class RecorderHost(StepObserver):
+    """Holds the active recording, if any, of one simulator (a step observer)."""
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, root: Path) -> None:
         self._recorder: Recorder | None = None
         self._episode: Episode | None = None
         self._last_elapsed_s = 0.0
-        self.root: Path = paths.recordings_dir()
+        self.root = root
 
     def path(self, rpc: str, filename: str) -> str:
         """Where `filename` points inside the root; a CARLA-style error when it leaves it."""
@@ -74,55 +74,59 @@ class RecorderHost:
             log.warning("%s refused: %s", rpc, exc)
             raise RpcError(f"Responding error from function {rpc}: {exc}") from exc
 
-    def start(self, filename: str, additional_data: bool) -> str:
-        """Open `filename` (inside the root) and record from the next step on.
+    def start(
+        self,
+        filename: str,
+        additional_data: bool,
+        *,
+        episode: Episode,
+        loaded_map: LoadedMap,
+        elapsed_s: float,
+    ) -> str:
+        """Open `filename` (inside the root) and record `episode` from the next step on.
 
         Returns the full path, or "" when the file cannot be opened.
         """
         path = self.path("start_recorder", filename)
-        with self.sim.lock:
-            self.stop()
-            try:
-                if Path(path).parent == self.root:
-                    self.root.mkdir(parents=True, exist_ok=True)
-                file = open(path, "wb", buffering=0)  # noqa: SIM115  # closed by Recorder
-            except OSError as exc:
-                log.warning("cannot record to %s: %s", path, exc)
-                return ""
-            self._recorder = Recorder(file, self.sim.map.source.name, additional_data)
-            self._episode = self.sim.episode
-            self._last_elapsed_s = self.sim.elapsed_s
-            self.sim.on_step = [*self.sim.on_step, self._on_step]
+        self.stop()
+        try:
+            if Path(path).parent == self.root:
+                self.root.mkdir(parents=True, exist_ok=True)
+            file = open(path, "wb", buffering=0)  # noqa: SIM115  # closed by Recorder
+        except OSError as exc:
+            log.warning("cannot record to %s: %s", path, exc)
+            return ""
+        self._recorder = Recorder(file, loaded_map.source.name, additional_data)
+        self._episode = episode
+        self._last_elapsed_s = elapsed_s
         log.info("recording to %s", path)
         return path
 
     def stop(self) -> None:
         """Close the running recording, if any."""
-        with self.sim.lock:
-            recorder, self._recorder = self._recorder, None
-            self._episode = None
-            # A new list: the simulator may be iterating the old one right now.
-            self.sim.on_step = [h for h in self.sim.on_step if h != self._on_step]
-            if recorder is not None:
-                recorder.close()
+        recorder, self._recorder = self._recorder, None
+        self._episode = None
+        if recorder is not None:
+            recorder.close()
 
     @property
     def recording(self) -> bool:
         return self._recorder is not None
 
-    def _on_step(self, sim: Simulator) -> None:
-        recorder = self._recorder
-        if recorder is None:
-            return
-        if sim.episode is not self._episode:
+    def episode_changed(self, episode: Episode, loaded_map: LoadedMap) -> None:
+        if self._recorder is not None:
             log.info("episode changed: recording stopped")
             self.stop()
+
+    def after_step(self, step: StepResult) -> None:
+        recorder = self._recorder
+        if recorder is None or step.episode is not self._episode:
             return
-        delta_s = sim.elapsed_s - self._last_elapsed_s
-        self._last_elapsed_s = sim.elapsed_s
-        actors = sim.episode.actors
-        pairs = collision_pairs(actors, sim.stepper.contacts)
-        recorder.write_frame(delta_s, actors, pairs, sim.elapsed_s)
+        delta_s = step.elapsed_s - self._last_elapsed_s
+        self._last_elapsed_s = step.elapsed_s
+        actors = step.episode.actors
+        pairs = collision_pairs(actors, step.contacts)
+        recorder.write_frame(delta_s, actors, pairs, step.elapsed_s)
 
     def file_info(self, filename: str, show_all: bool) -> str:
         return queries.file_info(self.path("show_recorder_file_info", filename), show_all)

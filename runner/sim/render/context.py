@@ -1,11 +1,11 @@
 """Headless OpenGL: an EGL context on the GPU where there is one, else Mesa's llvmpipe.
 
-`CARLA_SIM_GL_BACKEND` may name another glcontext backend (e.g. "x11") for debugging.
+The backend comes from the server's settings (`CARLA_SIM_GL_BACKEND`: e.g. "x11" for
+debugging); "egl" by default.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import moderngl
@@ -13,9 +13,8 @@ import moderngl
 GL_VERSION = 330
 
 
-def create_context() -> moderngl.Context:
-    """A standalone context; EGL first (headless), then the platform default."""
-    backend = os.environ.get("CARLA_SIM_GL_BACKEND", "egl")
+def create_context(backend: str = "egl") -> moderngl.Context:
+    """A standalone context; `backend` first (EGL: headless), then the platform default."""
     settings: Any = {"backend": backend}  # moderngl's stub mistypes **settings
     try:
         return moderngl.create_standalone_context(require=GL_VERSION, **settings)

@@ -95,9 +95,15 @@ class _Targets:
 class Renderer:
     """Draws a map's static scene and the actors of a frame for a set of cameras."""
 
-    def __init__(self, carla_map: Any, map_name: str, ctx: moderngl.Context | None = None) -> None:
+    def __init__(
+        self,
+        carla_map: Any,
+        map_name: str,
+        ctx: moderngl.Context | None = None,
+        gl_backend: str = "egl",
+    ) -> None:
         self.scene: StaticScene = scene_for(carla_map, map_name)
-        self.ctx = ctx or create_context()
+        self.ctx = ctx or create_context(gl_backend)
         frag = _shader("scene_frag.glsl")
         self._static = self.ctx.program(
             vertex_shader=_shader("static_vert.glsl"), fragment_shader=frag
