@@ -110,3 +110,26 @@ def test_run_executes_exactly_the_printed_plan_with_a_maps_dir(
     assert manifest["steps_executed"] == printed
     assert {"StopRecorder", "QueryRecorder", "OpenExports", "CloseExports"} <= set(printed)
     assert manifest["versions"]["server"] == "0.9.16"
+
+
+def test_sensor_types_are_found_by_blueprint_id_through_one_protocol() -> None:
+    """A sensor type is one module in runner.sim.sensor_drivers plus a catalog entry."""
+    from runner.catalog.sensors import SENSOR_BLUEPRINTS
+    from runner.sim.sensor_drivers import drivers
+    from runner.sim.sensor_drivers.base import SensorDriver
+
+    found = drivers()
+    assert set(found) <= set(SENSOR_BLUEPRINTS.values()), "a driver for an uncatalogued type"
+    assert {
+        "sensor.camera.rgb",
+        "sensor.camera.depth",
+        "sensor.camera.semantic_segmentation",
+        "sensor.camera.instance_segmentation",
+        "sensor.lidar.ray_cast",
+        "sensor.other.gnss",
+        "sensor.other.imu",
+        "sensor.other.collision",
+    } <= set(found)
+    for cls in found.values():
+        driver: SensorDriver = cls()
+        assert callable(driver.start) and callable(driver.sample) and callable(driver.flush)
