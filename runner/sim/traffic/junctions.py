@@ -123,14 +123,11 @@ class Admission:
                 self.waiting_since.pop(vehicle, None)
         wished: set[int] = set()
         for _, entry_m, row, vehicle, runs in sorted(candidates):
-            if (
-                may_enter[row]
-                and not room_blocked[row]
-                and not self._blocked(vehicle, runs, wished, graph)
-            ):
-                self._reserve(vehicle, runs)
-                continue
-            wished |= runs
+            if may_enter[row] and not room_blocked[row]:
+                if not self._blocked(vehicle, runs, wished, graph):
+                    self._reserve(vehicle, runs)
+                    continue
+                wished |= runs  # only a vehicle free to go but for traffic holds others back
             gap[row] = max(entry_m - ENTRY_MARGIN_M, 0.0)
         return gap
 
