@@ -112,6 +112,7 @@ def _connect(scenario: Scenario) -> Connect:
             port=None,
             timeout_s=DEFAULT_TIMEOUT_S,
             load_timeout_s=DEFAULT_LOAD_TIMEOUT_S,
+            client_traffic_manager=scenario.traffic_manager.served_by == "client",
         )
     return Connect(
         embedded=False,

@@ -62,7 +62,7 @@ from runner.plan import (
     TickLoop,
 )
 from runner.progress import Progress
-from runner.session import Session, free_port
+from runner.session import Session, free_port, traffic_manager_kind
 from runner.spawn import Spawner
 from runner.teardown import Undo
 from runner.tick_loop import RunHooks, run_ticks
@@ -256,6 +256,7 @@ class _Execution:
 
     def _configure_traffic_manager(self, step: ConfigureTrafficManager) -> None:
         port = free_port(step.port)
+        self.record.traffic_manager = traffic_manager_kind(self.session, port)
         tm = self.session.client.get_trafficmanager(port)
         self._undo.traffic_manager_synchronous(tm)
         self._undo.lease.update(traffic_manager_port=port)

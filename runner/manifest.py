@@ -24,6 +24,13 @@ MANIFEST_FILE = "manifest.json"
 MANIFEST_VERSION = 1
 
 
+TM_WORDS = {
+    "simulator": "served by the embedded simulator",
+    "client": "CARLA's in-client Traffic Manager",
+    "remote": "remote of a Traffic Manager already serving the port",
+}
+
+
 @dataclass
 class RunRecord:
     """Facts gathered while a run goes; turned into the manifest at the end."""
@@ -35,6 +42,8 @@ class RunRecord:
     server: dict[str, Any] = field(default_factory=dict)
     map_name: str | None = None
     traffic_manager_port: int | None = None
+    traffic_manager: str | None = None
+    """Which TM drove the traffic: simulator (embedded, served), client or remote."""
     spawned: dict[str, int] = field(default_factory=dict)
     sensors: dict[str, SensorCounts] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
@@ -103,6 +112,7 @@ def build_manifest(plan: Plan, record: RunRecord) -> dict[str, Any]:
         "versions": record.versions,
         "map": record.map_name,
         "traffic_manager_port": record.traffic_manager_port,
+        "traffic_manager": record.traffic_manager,
         "spawned": record.spawned,
         "ticks_done": record.ticks_done,
         "sensors": {
@@ -161,6 +171,11 @@ class RunResult:
             f"  {kind}: {r.server.get('host')}:{r.server.get('port')}, map {r.map_name}",
             "  spawned: " + (", ".join(f"{k} {v}" for k, v in r.spawned.items()) or "nothing"),
         ]
+        if r.traffic_manager:
+            lines.append(
+                f"  traffic manager: {TM_WORDS.get(r.traffic_manager, r.traffic_manager)}"
+                f" on port {r.traffic_manager_port}"
+            )
         for name, c in r.sensors.items():
             detail = f"{c.captured} captured, {r.written.get(name, 0)} written, {c.dropped} dropped"
             events = f", {c.events} events" if c.events else ""

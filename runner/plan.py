@@ -40,6 +40,8 @@ class Connect:
     port: int | None
     timeout_s: float
     load_timeout_s: float
+    client_traffic_manager: bool = False
+    """Embedded only: leave TM ports to the client (CARLA's in-client TM)."""
 
 
 @dataclass(frozen=True, kw_only=True)

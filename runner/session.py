@@ -71,6 +71,7 @@ class Session:
                 maps_dirs=self._maps_dirs,
                 log_path=self._log_path,
                 recordings_dir=self._recordings_dir,
+                client_traffic_manager=self.connect.client_traffic_manager,
             )
             server = stack.enter_context(embedded)
         except ServerStartError as exc:
@@ -101,6 +102,28 @@ class Session:
     ) -> None:
         self.client = None
         self._stack.close()
+
+
+TM_SERVED_BY_SIMULATOR = "simulator"
+"""The embedded simulator serves the port; the client is a thin TrafficManagerRemote."""
+TM_IN_CLIENT = "client"
+"""CARLA's in-client Traffic Manager (TrafficManagerLocal) runs in this process."""
+TM_REMOTE = "remote"
+"""Something else already serves the port (another client's TM); this one is its remote."""
+
+
+def traffic_manager_kind(session: Session, port: int) -> str:
+    """Which Traffic Manager `get_trafficmanager(port)` is about to give this session.
+
+    The embedded simulator serves every port unless told not to; elsewhere the client
+    becomes a remote exactly when something already listens on the port.
+    """
+    if session.connect.embedded and not session.connect.client_traffic_manager:
+        return TM_SERVED_BY_SIMULATOR
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        listening = sock.connect_ex((session.host, port)) == 0
+    return TM_REMOTE if listening else TM_IN_CLIENT
 
 
 def free_port(preferred: int) -> int:

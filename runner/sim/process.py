@@ -44,9 +44,12 @@ class EmbeddedServer:
         default_map: str = DEFAULT_MAP,
         log_path: Path | None = None,
         recordings_dir: Path | None = None,
+        client_traffic_manager: bool = False,
     ) -> None:
-        """`recordings_dir`: the only folder clients may name recorder files in."""
+        """`recordings_dir`: the only folder clients may name recorder files in;
+        `client_traffic_manager`: serve no TM port, so clients run CARLA's in-client TM."""
         self.host = host
+        self.client_traffic_manager = client_traffic_manager
         self._recordings_dir = recordings_dir
         self._requested_port = port
         self._maps_dirs = [str(d) for d in maps_dirs]
@@ -77,6 +80,8 @@ class EmbeddedServer:
             cmd += ["--maps-dir", d]
         if self._recordings_dir is not None:
             cmd += ["--recordings-dir", str(Path(self._recordings_dir).absolute())]
+        if self.client_traffic_manager:
+            cmd.append("--client-traffic-manager")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env[PARENT_PID_ENV] = str(os.getpid())  # the server exits if we die unannounced
         self._proc = subprocess.Popen(  # own session: a terminal's Ctrl-C reaches only us

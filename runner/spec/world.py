@@ -9,7 +9,7 @@ zenith; values beyond one half-turn either way are surely typos.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -119,9 +119,17 @@ class WorldSpec(StrictModel):
 
 
 class TrafficManagerSpec(StrictModel):
-    """The client-side Traffic Manager that drives autopilot vehicles."""
+    """The Traffic Manager that drives autopilot vehicles."""
 
     port: int = Field(default=8000, ge=1, le=65535, description="Traffic Manager port")
+    served_by: Literal["simulator", "client"] = Field(
+        default="simulator",
+        description=(
+            "embedded simulator only: 'simulator' serves the TM inside it (no client-side"
+            " carla#9172 hang), 'client' runs CARLA's in-client TM for its exact behaviour;"
+            " a real CARLA server always uses CARLA's"
+        ),
+    )
     global_speed_difference_pct: float = Field(
         default=0.0,
         ge=-100,

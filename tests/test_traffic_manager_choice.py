@@ -1,0 +1,46 @@
+"""Which Traffic Manager drives a run: the simulator's by default, CARLA's on request.
+
+Each run starts its own embedded server (the `served_by` choice is a server option) and
+drives three autopilot cars; the run completes and its manifest and summary say which
+TM it was (tests/test_tm_*.py test how each TM drives).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runner.compile import compile_plan
+from runner.execute import run_plan
+from runner.load import load_scenario
+
+SCENARIO = """\
+name: tm_{served_by}
+map: GridTown
+seed: 3
+actors:
+  ego: {{blueprint: vehicle.tesla.model3, spawn_point: 0, autopilot: true}}
+  vehicles: {{count: 3}}
+traffic_manager: {{served_by: {served_by}}}
+run: {{ticks: 60}}
+"""
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize(
+    ("served_by", "words"), [("simulator", "embedded"), ("client", "in-client")]
+)
+def test_the_manifest_says_which_traffic_manager_drove(
+    tmp_path: Path, served_by: str, words: str
+) -> None:
+    path = tmp_path / f"tm_{served_by}.yaml"
+    path.write_text(SCENARIO.format(served_by=served_by))
+    plan = compile_plan(load_scenario(path), source=path)
+    result = run_plan(plan, out_dir=tmp_path / "out")
+    manifest = json.loads(result.manifest_path.read_text())
+    assert manifest["status"] == "ok"
+    assert manifest["traffic_manager"] == served_by
+    assert any(words in line for line in result.summary_lines())
+    assert manifest["spawned"].get("vehicles") == 3
