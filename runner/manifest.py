@@ -27,7 +27,7 @@ MANIFEST_VERSION = 1
 TM_WORDS = {
     "simulator": "served by the embedded simulator",
     "client": "CARLA's in-client Traffic Manager",
-    "remote": "remote of a Traffic Manager already serving the port",
+    "remote": "remote of the Traffic Manager serving the port (the simulator's or a client's)",
 }
 
 

@@ -9,6 +9,7 @@ and checks that the server answers.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -109,21 +110,39 @@ TM_SERVED_BY_SIMULATOR = "simulator"
 TM_IN_CLIENT = "client"
 """CARLA's in-client Traffic Manager (TrafficManagerLocal) runs in this process."""
 TM_REMOTE = "remote"
-"""Something else already serves the port (another client's TM); this one is its remote."""
+"""Something else serves the port (a simulator's or another client's TM); we are its remote."""
 
 
 def traffic_manager_kind(session: Session, port: int) -> str:
-    """Which Traffic Manager `get_trafficmanager(port)` is about to give this session.
+    """Which Traffic Manager `get_trafficmanager(port)` gave this session (call it after).
 
-    The embedded simulator serves every port unless told not to; elsewhere the client
-    becomes a remote exactly when something already listens on the port.
+    An in-client TM listens on its port from inside this process; a remote does not.
     """
     if session.connect.embedded and not session.connect.client_traffic_manager:
         return TM_SERVED_BY_SIMULATOR
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        listening = sock.connect_ex((session.host, port)) == 0
-    return TM_REMOTE if listening else TM_IN_CLIENT
+    return TM_IN_CLIENT if _listens_in_this_process(port) else TM_REMOTE
+
+
+def _listens_in_this_process(port: int) -> bool:
+    """Whether one of this process's sockets listens on TCP `port` (Linux /proc)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])  # 0A: LISTEN
+    fds = Path("/proc/self/fd")
+    for fd in fds.iterdir() if fds.is_dir() else ():
+        try:
+            if os.readlink(fd).removeprefix("socket:[").removesuffix("]") in inodes:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def free_port(preferred: int) -> int:

@@ -15,6 +15,7 @@ import pytest
 from runner.compile import compile_plan
 from runner.execute import run_plan
 from runner.load import load_scenario
+from runner.sim.process import EmbeddedServer
 
 SCENARIO = """\
 name: tm_{served_by}
@@ -44,3 +45,17 @@ def test_the_manifest_says_which_traffic_manager_drove(
     assert manifest["traffic_manager"] == served_by
     assert any(words in line for line in result.summary_lines())
     assert manifest["spawned"].get("vehicles") == 3
+
+
+@pytest.mark.timeout(180)
+def test_a_run_on_a_named_server_that_serves_the_tm_is_its_remote(
+    tmp_path: Path, server: EmbeddedServer
+) -> None:
+    """Told only host:port, the runner finds out from the socket that it is a remote."""
+    path = tmp_path / "tm_remote.yaml"
+    path.write_text(SCENARIO.format(served_by="simulator"))
+    plan = compile_plan(load_scenario(path), source=path)
+    result = run_plan(plan, host=server.host, port=server.port, out_dir=tmp_path / "out")
+    manifest = json.loads(result.manifest_path.read_text())
+    assert manifest["status"] == "ok"
+    assert manifest["traffic_manager"] == "remote"
