@@ -43,9 +43,10 @@ class Watched:
     """What a watched child printed, and whether it was killed for standing still."""
 
     lines: list[str]
-    hung: bool
+    hung: bool  # killed: no progress for stall_s (or past the deadline)
     returncode: int | None
     last_progress: int
+    stderr_tail: str = ""
 
 
 def run_watched(cmd: list[str], stall_s: float, deadline_s: float) -> Watched:
@@ -54,8 +55,17 @@ def run_watched(cmd: list[str], stall_s: float, deadline_s: float) -> Watched:
     Reading happens on a thread so that the wait itself has a deadline; the child is
     killed with SIGKILL because a client hung in the in-client TM ignores SIGTERM.
     """
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     got: queue.Queue[str | None] = queue.Queue()
+    errors: list[str] = []
+
+    def read_errors() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            errors.append(line)
+            del errors[:-20]
+
+    threading.Thread(target=read_errors, daemon=True).start()
 
     def read() -> None:
         assert proc.stdout is not None
@@ -87,7 +97,7 @@ def run_watched(cmd: list[str], stall_s: float, deadline_s: float) -> Watched:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
-    return Watched(lines, hung, proc.returncode, progress)
+    return Watched(lines, hung, proc.returncode, progress, "".join(errors[-20:]))
 
 
 def result_of(watched: Watched) -> dict[str, Any] | None:
@@ -195,20 +205,30 @@ def rss_mb(pid: int) -> float:
 @dataclass(frozen=True)
 class Run:
     index: int
-    hung: bool
+    outcome: str  # "ok", "hang" (no tick progress for stall_s: killed) or "failed"
     ticks_done: int
     ticks_per_s: float
     median_moved_m: float
-    leaked: int
+    leaked: int  # vehicles or sensors the run's own teardown left (a killed run's included)
     synchronous_after: bool
     rss_mb: float
     seconds: float
+    error: str = ""
+
+    @property
+    def hung(self) -> bool:
+        return self.outcome != "ok"
 
 
 def soak(
     tm: str, runs: int, ticks: int, cars: int, stall_s: float, maps_dir: str, quiet: bool = False
 ) -> list[Run]:
-    """`runs` flows back to back on one server; each a watched child."""
+    """`runs` flows back to back on one server; each a watched child.
+
+    After a run that did not end cleanly the server is replaced: a killed client's
+    in-client TM stays registered on the server's TM registry, and the next
+    `get_trafficmanager(8000)` would dial that dead TM as a remote.
+    """
     from runner.sim.process import EmbeddedServer
 
     if tm == "client":
@@ -216,38 +236,59 @@ def soak(
     else:
         os.environ.pop(CLIENT_TM_ENV, None)
     out: list[Run] = []
-    with EmbeddedServer(maps_dirs=[maps_dir]) as server:
+    server = EmbeddedServer(maps_dirs=[maps_dir]).start()
+    try:
         for index in range(runs):
-            began = time.monotonic()
-            cmd = [sys.executable, __file__, "--child", f"{server.host}:{server.port}"]
-            cmd += ["--ticks", str(ticks), "--cars", str(cars), "--seed", str(index)]
-            deadline = 120.0 + ticks / 20.0  # far beyond any healthy run (>= 20 ticks/s)
-            watched = run_watched(cmd, stall_s, deadline)
-            got = result_of(watched) or {}
-            state = cleanup(server.host, server.port)
-            run = Run(
-                index=index,
-                hung=watched.hung or not got,
-                ticks_done=max(watched.last_progress, 0),
-                ticks_per_s=float(got.get("ticks_per_s", 0.0)),
-                median_moved_m=float(got.get("median_moved_m", 0.0)),
-                leaked=int(state["leaked"]),
-                synchronous_after=bool(state["synchronous_after"]),
-                rss_mb=rss_mb(server.pid),
-                seconds=time.monotonic() - began,
-            )
+            run = _one_run(server.host, server.port, server.pid, index, ticks, cars, stall_s)
             out.append(run)
             if not quiet:
-                print(
-                    f"run {index + 1}/{runs} [{tm} TM]: "
-                    + ("HUNG" if run.hung else "ok")
-                    + f" after {run.ticks_done} ticks, {run.ticks_per_s:.0f} ticks/s,"
-                    f" median moved {run.median_moved_m:.0f} m, leaked {run.leaked},"
-                    f" left synchronous {run.synchronous_after}, server RSS {run.rss_mb:.0f} MB,"
-                    f" {run.seconds:.0f} s",
-                    flush=True,
-                )
+                print(f"run {index + 1}/{runs} [{tm} TM]: {_describe(run)}", flush=True)
+            if run.hung:
+                server.stop()
+                server = EmbeddedServer(maps_dirs=[maps_dir]).start()
+    finally:
+        server.stop()
     return out
+
+
+def _one_run(
+    host: str, port: int, pid: int, index: int, ticks: int, cars: int, stall_s: float
+) -> Run:
+    began = time.monotonic()
+    cmd = [sys.executable, __file__, "--child", f"{host}:{port}"]
+    cmd += ["--ticks", str(ticks), "--cars", str(cars), "--seed", str(index)]
+    deadline = 120.0 + ticks / 20.0  # far beyond any healthy run (>= 20 ticks/s)
+    watched = run_watched(cmd, stall_s, deadline)
+    got = result_of(watched) or {}
+    state = cleanup(host, port)
+    outcome = "hang" if watched.hung else ("ok" if got else "failed")
+    return Run(
+        index=index,
+        outcome=outcome,
+        ticks_done=max(watched.last_progress, 0),
+        ticks_per_s=float(got.get("ticks_per_s", 0.0)),
+        median_moved_m=float(got.get("median_moved_m", 0.0)),
+        leaked=int(state["leaked"]),
+        synchronous_after=bool(state["synchronous_after"]),
+        rss_mb=rss_mb(pid),
+        seconds=time.monotonic() - began,
+        error="" if outcome == "ok" else _last_line(watched.stderr_tail),
+    )
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def _describe(run: Run) -> str:
+    text = (
+        f"{run.outcome.upper() if run.hung else 'ok'} after {run.ticks_done} ticks,"
+        f" {run.ticks_per_s:.0f} ticks/s, median moved {run.median_moved_m:.0f} m,"
+        f" leaked {run.leaked}, left synchronous {run.synchronous_after},"
+        f" server RSS {run.rss_mb:.0f} MB, {run.seconds:.0f} s"
+    )
+    return text + (f" [{run.error}]" if run.error else "")
 
 
 def main() -> None:
@@ -273,11 +314,13 @@ def main() -> None:
         "runs": len(runs),
         "ticks_per_run": args.ticks,
         "cars": args.cars,
-        "hangs": sum(r.hung for r in runs),
+        "hangs": sum(r.outcome == "hang" for r in runs),
+        "failed": sum(r.outcome == "failed" for r in runs),
         "leaked_actors": sum(r.leaked for r in runs),
         "left_synchronous": sum(r.synchronous_after for r in runs),
         "mean_ticks_per_s": sum(r.ticks_per_s for r in healthy) / max(len(healthy), 1),
         "server_rss_growth_mb": runs[-1].rss_mb - runs[0].rss_mb if runs else 0.0,
+        "server_restarts": sum(r.hung for r in runs[:-1]),
         "runs_detail": [asdict(r) for r in runs],
     }
     print(json.dumps({k: v for k, v in summary.items() if k != "runs_detail"}, indent=1))

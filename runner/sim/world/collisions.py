@@ -64,13 +64,15 @@ def find_contacts(actors: Sequence[Actor]) -> list[Contact]:
     solid = [a for a in actors if a.kind in SOLID_KINDS and a.collisions_enabled]
     if len(solid) < 2:
         return []
-    boxes = [_box(a.transform, a.bounding_box) for a in solid]
     contacts = []
-    for i, j in _candidate_pairs(boxes):
+    boxes: dict[int, _Box] = {}
+    for i, j in _candidate_pairs(solid):
         a, b = solid[i], solid[j]
         if a.parent_id == b.id or b.parent_id == a.id:
             continue
-        axis = _separating_depth(boxes[i], boxes[j], 0.0)
+        box_a = boxes.get(i) or boxes.setdefault(i, _box(a.transform, a.bounding_box))
+        box_b = boxes.get(j) or boxes.setdefault(j, _box(b.transform, b.bounding_box))
+        axis = _separating_depth(box_a, box_b, 0.0)
         if axis is None:
             continue
         first, second = (a, b) if a.id < b.id else (b, a)
@@ -105,15 +107,47 @@ def _box(t: Transform, bbox: BoundingBox) -> _Box:
     return _Box(cx, cy, cz - e[2], cz + e[2], ux, uy, e[0], e[1])
 
 
-def _candidate_pairs(boxes: Sequence[_Box]) -> list[tuple[int, int]]:
-    """Pairs whose bounding circles overlap (i < j), computed with numpy."""
-    centres = np.array([(b.cx, b.cy) for b in boxes])
-    radii = np.array([math.hypot(b.hx, b.hy) for b in boxes])
-    diff = centres[:, None, :] - centres[None, :, :]
-    dist2 = np.einsum("ijk,ijk->ij", diff, diff)
-    reach = radii[:, None] + radii[None, :]
-    i, j = np.nonzero(np.triu(dist2 <= reach * reach, k=1))
-    return list(zip(i.tolist(), j.tolist(), strict=True))
+def _candidate_pairs(actors: Sequence[Actor]) -> list[tuple[int, int]]:
+    """Pairs whose bounding circles overlap (i < j): sort and sweep along x, with numpy.
+
+    Each box is sorted by its centre's x; a box can only meet those whose x lies within
+    the sum of the two radii, at most its own radius plus the largest one.
+    """
+    rows = [
+        (
+            a.transform.x,
+            a.transform.y,
+            a.transform.yaw,
+            a.bounding_box.center[0],
+            a.bounding_box.center[1],
+            a.bounding_box.extent[0],
+            a.bounding_box.extent[1],
+        )
+        for a in actors
+    ]
+    data = np.array(rows, dtype=np.float64).reshape(len(rows), 7)
+    yaw = np.radians(data[:, 2])
+    ux, uy = np.cos(yaw), np.sin(yaw)
+    cx = data[:, 0] + data[:, 3] * ux - data[:, 4] * uy
+    cy = data[:, 1] + data[:, 3] * uy + data[:, 4] * ux
+    radius = np.hypot(data[:, 5], data[:, 6])
+    order = np.argsort(cx, kind="stable")
+    sx = cx[order]
+    hi = np.searchsorted(sx, sx + radius[order] + radius.max(), side="right")
+    lo = np.arange(1, len(sx) + 1)
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    if total == 0:
+        return []
+    first = np.repeat(np.arange(len(sx)), counts)
+    second = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + lo[first]
+    i, j = order[first], order[second]
+    dx, dy = cx[i] - cx[j], cy[i] - cy[j]
+    reach = radius[i] + radius[j]
+    near = dx * dx + dy * dy <= reach * reach
+    i, j = np.minimum(i[near], j[near]), np.maximum(i[near], j[near])
+    pairs = np.unique(np.stack([i, j], axis=1), axis=0) if len(i) else np.zeros((0, 2), np.int64)
+    return [(int(p), int(q)) for p, q in pairs.tolist()]
 
 
 def _separating_depth(a: _Box, b: _Box, tolerance_m: float) -> tuple[float, float] | None:

@@ -9,7 +9,6 @@ the stop line of the traffic light controlling it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,8 @@ SPEED_SIGN_TYPE = "274"
 DEFAULT_SPEED_LIMIT_KMH = 30.0  # CARLA's vehicle default until it passes a speed sign
 APPROACH_M = 40.0  # how far before a stop line light distances are annotated
 CELL_M = 2.0
-CELL_REACH = 3  # a sample is listed in cells up to this many cells away (>= 4 m guaranteed)
+CELL_REACH = 3  # a sample is listed in cells up to this many cells away (>= 6 m guaranteed)
+NARROW_REACH = 1  # the first, cheaper table (2 m guaranteed: a vehicle on its lane)
 ROAD_MARGIN_M = 2.5  # beyond the lane edge a point is "off the road"
 Z_WEIGHT = 2.0  # prefer the sample on the same level (bridges)
 
@@ -69,16 +69,8 @@ class RoadIndex:
         self.half_width = data[:, 9] * 0.5
 
     def _build_grid(self) -> None:
-        cells = np.floor(self.position[:, :2] / CELL_M).astype(np.int64)
-        span = np.arange(-CELL_REACH, CELL_REACH + 1)
-        dx, dy = (g.ravel() for g in np.meshgrid(span, span))
-        keys = _cell_key(cells[:, 0:1] + dx[None, :], cells[:, 1:2] + dy[None, :]).ravel()
-        owners = np.repeat(np.arange(len(cells)), len(dx))
-        order = np.argsort(keys, kind="stable")
-        keys, self._flat = keys[order], owners[order]
-        self._keys, self._starts, self._counts = np.unique(
-            keys, return_index=True, return_counts=True
-        )
+        self._wide = _CellTable(self.position, CELL_REACH)
+        self._narrow = _CellTable(self.position, NARROW_REACH)
 
     def query(self, points: FloatArray) -> RoadHits:
         """Nearest lane sample (and the road plane's z there) for each (x, y, z) row."""
@@ -86,7 +78,7 @@ class RoadIndex:
         index = np.full(n, -1, dtype=np.int64)
         ground_z = points[:, 2].copy() if n else np.zeros(0)
         normal = np.tile(np.array([0.0, 0.0, 1.0]), (n, 1))
-        if n == 0 or len(self._keys) == 0:
+        if n == 0 or len(self.position) == 0:
             return RoadHits(index, ground_z, normal)
         found, nearest = self._nearest(points)
         q = nearest[found]
@@ -103,23 +95,18 @@ class RoadIndex:
         return RoadHits(index, ground_z, normal)
 
     def _nearest(self, points: FloatArray) -> tuple[NDArray[np.bool_], IntArray]:
-        cells = np.floor(points[:, :2] / CELL_M).astype(np.int64)
-        keys = _cell_key(cells[:, 0], cells[:, 1])
-        rows = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
-        found = self._keys[rows] == keys
-        nearest = np.full(len(points), -1, dtype=np.int64)
-        if not found.any():
-            return found, nearest
-        rows = rows[found]
-        counts = self._counts[rows]
-        seg_start = np.cumsum(counts) - counts
-        offsets = np.arange(counts.sum()) - np.repeat(seg_start, counts)
-        cand = self._flat[np.repeat(self._starts[rows], counts) + offsets]
-        delta = self.position[cand] - np.repeat(points[found], counts, axis=0)
-        d2 = delta[:, 0] ** 2 + delta[:, 1] ** 2 + (Z_WEIGHT * delta[:, 2]) ** 2
-        best = np.minimum.reduceat(d2, seg_start)
-        hits = np.flatnonzero(d2 == np.repeat(best, counts))
-        nearest[found] = cand[hits[np.searchsorted(hits, seg_start)]]
+        """Nearest sample per point: the narrow table first, the wide one where it cannot tell.
+
+        The narrow table lists every sample within NARROW_REACH cells, so a nearest sample
+        it finds closer than NARROW_REACH * CELL_M is the true nearest; the few points
+        farther from any lane (off the road, mid-junction) ask the wide table.
+        """
+        found, nearest, d2 = self._narrow.nearest(self.position, points)
+        unsure = ~(d2 <= (NARROW_REACH * CELL_M) ** 2)
+        if unsure.any():
+            rows = np.flatnonzero(unsure)
+            f2, n2, _ = self._wide.nearest(self.position, points[rows])
+            found[rows], nearest[rows] = f2, n2
         return found, nearest
 
     def _speed_signs(self, carla_map: Any) -> FloatArray:
@@ -177,6 +164,53 @@ class RoadIndex:
         closer = dist < self.light_dist_m[rows]
         self.light_slot[rows[closer]] = slot
         self.light_dist_m[rows[closer]] = dist[closer]
+
+
+class _CellTable:
+    """Each sample listed in every cell up to `reach` cells from its own (CELL_M squares)."""
+
+    def __init__(self, position: FloatArray, reach: int) -> None:
+        cells = np.floor(position[:, :2] / CELL_M).astype(np.int64)
+        span = np.arange(-reach, reach + 1)
+        dx, dy = (g.ravel() for g in np.meshgrid(span, span))
+        keys = _cell_key(cells[:, 0:1] + dx[None, :], cells[:, 1:2] + dy[None, :]).ravel()
+        owners = np.repeat(np.arange(len(cells)), len(dx))
+        order = np.argsort(keys, kind="stable")
+        keys, self._flat = keys[order], owners[order]
+        self._keys, self._starts, self._counts = np.unique(
+            keys, return_index=True, return_counts=True
+        )
+
+    def nearest(
+        self, position: FloatArray, points: FloatArray
+    ) -> tuple[NDArray[np.bool_], IntArray, FloatArray]:
+        """(has candidates, nearest sample or -1, its z-weighted squared distance or inf)."""
+        n = len(points)
+        nearest = np.full(n, -1, dtype=np.int64)
+        best_d2 = np.full(n, np.inf)
+        if len(self._keys) == 0:
+            return np.zeros(n, dtype=bool), nearest, best_d2
+        cells = np.floor(points[:, :2] / CELL_M).astype(np.int64)
+        keys = _cell_key(cells[:, 0], cells[:, 1])
+        rows = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        found = self._keys[rows] == keys
+        if not found.any():
+            return found, nearest, best_d2
+        rows = rows[found]
+        counts = self._counts[rows]
+        seg_start = np.cumsum(counts) - counts
+        offsets = np.arange(counts.sum()) - np.repeat(seg_start, counts)
+        cand = self._flat[np.repeat(self._starts[rows], counts) + offsets]
+        at = np.repeat(np.flatnonzero(found), counts)
+        dx = position[cand, 0] - points[at, 0]
+        dy = position[cand, 1] - points[at, 1]
+        dz = Z_WEIGHT * (position[cand, 2] - points[at, 2])
+        d2 = dx * dx + dy * dy + dz * dz
+        best = np.minimum.reduceat(d2, seg_start)
+        hits = np.flatnonzero(d2 == np.repeat(best, counts))
+        nearest[found] = cand[hits[np.searchsorted(hits, seg_start)]]
+        best_d2[found] = best
+        return found, nearest, best_d2
 
 
 def _waypoint_row(wp: Any) -> tuple[float, ...]:
@@ -239,54 +273,62 @@ class RoadState:
     ) -> None:
         self._index = index
         self._light_actor = [light_actors.get(spec.opendrive_id) for spec in lights]
+        self._has_light = np.array(
+            [a is not None and a.traffic_light is not None for a in self._light_actor], dtype=bool
+        )
         self._memo: dict[int, _Approach] = {}
 
     def update(self, vehicles: Sequence[Actor]) -> None:
+        """Speed limit and light fields of every vehicle; Python only for those at a light."""
         live = [a for a in vehicles if a.vehicle is not None]
         if not live:
             self._memo.clear()
             return
-        points = np.array([a.transform.location for a in live], dtype=np.float64)
-        hits = self._index.query(points)
+        rows = [
+            (
+                a.transform.x,
+                a.transform.y,
+                a.transform.z,
+                a.transform.yaw,
+                a.bounding_box.center[0] + a.bounding_box.extent[0],
+            )
+            for a in live
+        ]
+        data = np.array(rows, dtype=np.float64).reshape(len(live), 5)
+        index = self._index
+        sample = index.query(data[:, :3]).index
+        on_road = sample >= 0
+        at = np.maximum(sample, 0)
+        limit = np.where(on_road, index.speed_limit_kmh[at], np.nan)
+        slot = np.where(on_road, index.light_slot[at], -1)
+        fwd = index.forward[at]
+        yaw = np.radians(data[:, 3])
+        aligned = np.cos(yaw) * fwd[:, 0] + np.sin(yaw) * fwd[:, 1] >= ALIGNED_COS
+        along = (data[:, 0] - index.position[at, 0]) * fwd[:, 0]
+        along += (data[:, 1] - index.position[at, 1]) * fwd[:, 1]
+        front_m = index.light_dist_m[at] - along - data[:, 4]
+        has_light = np.zeros(len(live), dtype=bool)
+        if len(self._light_actor):
+            has_light = (slot >= 0) & self._has_light[np.maximum(slot, 0)]
+        check = has_light & aligned
         seen = set()
-        for actor, sample, point in zip(live, hits.index.tolist(), points, strict=True):
+        for actor, lim, sl, ok, front in zip(
+            live, limit.tolist(), slot.tolist(), check.tolist(), front_m.tolist(), strict=True
+        ):
+            state = actor.vehicle
+            assert state is not None
             seen.add(actor.id)
-            self._update_one(actor, int(sample), point)
+            if lim == lim:  # not NaN: a speed sign was passed on this lane
+                state.speed_limit_kmh = lim
+            light_actor = self._light_actor[sl] if ok else None
+            if light_actor is None or not self._at_light(actor.id, sl, front, state.speed_mps):
+                self._clear(actor)
+                continue
+            assert light_actor.traffic_light is not None
+            state.traffic_light_id = light_actor.id
+            state.traffic_light_state = light_actor.traffic_light.state
         for gone in set(self._memo) - seen:
             del self._memo[gone]
-
-    def _update_one(self, actor: Actor, sample: int, point: FloatArray) -> None:
-        state = actor.vehicle
-        assert state is not None
-        if sample < 0:
-            self._clear(actor)
-            return
-        limit = self._index.speed_limit_kmh[sample]
-        if not math.isnan(limit):
-            state.speed_limit_kmh = float(limit)
-        slot = int(self._index.light_slot[sample])
-        light_actor = self._light_actor[slot] if slot >= 0 else None
-        if light_actor is None or light_actor.traffic_light is None:
-            self._clear(actor)
-            return
-        front_m = self._distance_to_line(actor, sample, point)
-        if front_m is None or not self._at_light(actor.id, slot, front_m, state.speed_mps):
-            self._clear(actor)
-            return
-        state.traffic_light_id = light_actor.id
-        state.traffic_light_state = light_actor.traffic_light.state
-
-    def _distance_to_line(self, actor: Actor, sample: int, point: FloatArray) -> float | None:
-        """Front bumper's distance to the stop line along the lane; None if not aligned."""
-        fwd = self._index.forward[sample]
-        yaw = math.radians(actor.transform.yaw)
-        if math.cos(yaw) * fwd[0] + math.sin(yaw) * fwd[1] < ALIGNED_COS:
-            return None
-        rel = point[:2] - self._index.position[sample, :2]
-        along = float(rel[0] * fwd[0] + rel[1] * fwd[1])
-        box = actor.bounding_box
-        front = box.center[0] + box.extent[0]
-        return float(self._index.light_dist_m[sample]) - along - front
 
     def _at_light(self, actor_id: int, slot: int, front_m: float, speed_mps: float) -> bool:
         memo = self._memo.get(actor_id)

@@ -3,8 +3,9 @@
 The Traffic Manager's PID controllers were tuned on CARLA's PhysX cars, so the model keeps
 the traits they rely on: throttle/brake map to bounded accelerations, steering reaches the
 wheels through UE4's input rise/fall rates and a speed-dependent steering curve, and tyres
-cap lateral acceleration. Per-vehicle work is plain scalar math (a few microseconds); the
-road surface under all moving vehicles is fetched in one batched `RoadIndex` query.
+cap lateral acceleration. All vehicles advance together in numpy arrays (one row per
+vehicle; Python only reads controls and writes poses back), and the road surface under
+all moving vehicles is fetched in one batched `RoadIndex` query.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from runner.sim.world.actors import Actor, VehicleControl
+from runner.sim.world.actors import Actor
 from runner.sim.world.geometry import Transform, Vec3
 from runner.sim.world.road_state import RoadHits, RoadIndex
 
@@ -31,6 +33,10 @@ STILL_MPS = 0.05
 GROUND_SNAP_M = 0.05
 GROUND_BELOW_M = 1.0  # ground more than this above the origin is not "under" it
 GROUND_ABOVE_M = 3.0  # nor ground this far below (then the vehicle keeps its height)
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +92,39 @@ class GroundQuery:
         return self.index.query(points)
 
 
-@dataclass(slots=True)
-class _Memo:
-    limits: VehicleLimits
-    steer: float = 0.0  # effective steering input after UE4 rise/fall rates
-    vz_mps: float = 0.0  # vertical speed while dropping onto the road
-    grounded: bool = False
+class _Rows:
+    """Hidden per-vehicle state as arrays, rebuilt only when the set of vehicles changes."""
+
+    LIMITS = (
+        "wheelbase_m",
+        "max_steer_rad",
+        "max_accel_mps2",
+        "max_brake_mps2",
+        "top_speed_mps",
+        "reverse_top_speed_mps",
+        "hand_brake_mps2",
+        "max_lateral_mps2",
+    )
+
+    def __init__(
+        self, actors: Sequence[Actor], saved: dict[int, tuple[float, float, bool]]
+    ) -> None:
+        self.ids = [a.id for a in actors]
+        lims = [vehicle_limits(a) for a in actors]
+        self.lim = {
+            name: np.array([getattr(x, name) for x in lims], dtype=np.float64)
+            for name in self.LIMITS
+        }
+        state = [saved.get(i, (0.0, 0.0, False)) for i in self.ids]
+        self.steer = np.array([x[0] for x in state], dtype=np.float64)  # after rise/fall rates
+        self.vz = np.array([x[1] for x in state], dtype=np.float64)  # dropping onto the road
+        self.grounded = np.array([x[2] for x in state], dtype=bool)
+
+    def save(self, into: dict[int, tuple[float, float, bool]]) -> None:
+        for i, steer, vz, grounded in zip(
+            self.ids, self.steer.tolist(), self.vz.tolist(), self.grounded.tolist(), strict=True
+        ):
+            into[i] = (steer, vz, grounded)
 
 
 class VehiclePhysics:
@@ -99,40 +132,41 @@ class VehiclePhysics:
 
     def __init__(self, ground: GroundQuery) -> None:
         self._ground = ground
-        self._memo: dict[int, _Memo] = {}
+        self._saved: dict[int, tuple[float, float, bool]] = {}
+        self._rows: _Rows | None = None
 
     def forget(self, actor_id: int) -> None:
-        self._memo.pop(actor_id, None)
+        if self._rows is not None and actor_id in self._rows.ids:
+            self._rows.save(self._saved)
+            self._rows = None
+        self._saved.pop(actor_id, None)
+
+    def _rows_for(self, actors: list[Actor]) -> _Rows:
+        rows = self._rows
+        if (
+            rows is None
+            or len(rows.ids) != len(actors)
+            or any(i != a.id for i, a in zip(rows.ids, actors, strict=True))
+        ):
+            if rows is not None:
+                rows.save(self._saved)
+            rows = self._rows = _Rows(actors, self._saved)
+        return rows
 
     def step(self, vehicles: Sequence[Actor], dt_s: float) -> None:
         """Advance vehicles by dt_s; pose, velocities and `speed_mps` are updated in place."""
         if dt_s <= 0.0:
             return
-        moved: list[tuple[Actor, _Memo]] = []
+        active: list[Actor] = []
         for actor in vehicles:
             if actor.vehicle is None:
                 continue
-            if not actor.simulate_physics:
+            if actor.simulate_physics:
+                active.append(actor)
+            else:
                 _hold(actor)
-                continue
-            memo = self._memo.get(actor.id)
-            if memo is None:
-                memo = self._memo[actor.id] = _Memo(vehicle_limits(actor))
-            if _integrate(actor, memo, dt_s) or not memo.grounded:
-                moved.append((actor, memo))
-        self._follow_ground(moved, dt_s)
-
-    def _follow_ground(self, moved: list[tuple[Actor, _Memo]], dt_s: float) -> None:
-        if not moved:
-            return
-        points = np.array([a.transform.location for a, _ in moved], dtype=np.float64)
-        hits = self._ground.surface(points)
-        rows = zip(
-            moved, hits.index.tolist(), hits.ground_z.tolist(), hits.normal.tolist(), strict=True
-        )
-        for (actor, memo), sample, ground_z, normal in rows:
-            if sample >= 0:
-                _settle(actor, memo, ground_z, normal, dt_s)
+        if active:
+            _advance(active, self._rows_for(active), self._ground, dt_s)
 
 
 def set_target_velocity(actor: Actor, velocity: Vec3) -> None:
@@ -151,157 +185,194 @@ def _hold(actor: Actor) -> None:
     actor.vehicle.speed_mps = 0.0
 
 
-def _integrate(actor: Actor, memo: _Memo, dt_s: float) -> bool:
-    """One bicycle step; returns whether the vehicle moved."""
-    state = actor.vehicle
+_ZERO: Vec3 = (0.0, 0.0, 0.0)
+_COLUMNS = 19  # what `_read` returns per vehicle
+
+
+def _read(a: Actor) -> tuple[float, ...]:
+    t, state = a.transform, a.vehicle
     assert state is not None
-    control = state.control
-    lim = memo.limits
-    t = actor.transform
-    v0 = state.speed_mps
-    lateral_mps = 0.0
-    if actor.constant_velocity is not None:
-        v1, lateral_mps = actor.constant_velocity[0], actor.constant_velocity[1]
-    else:
-        v1 = _longitudinal(v0, control, lim, t.pitch, dt_s)
-    memo.steer = _steer_input(memo.steer, _clamp(control.steer, -1.0, 1.0), dt_s)
-    curvature = _curvature(memo.steer, v1, lim)
-    if v1 == 0.0 and v0 == 0.0 and lateral_mps == 0.0:
-        _rest(actor, state)
-        return False
-    v_mid = 0.5 * (v0 + v1) if actor.constant_velocity is None else v1
-    yaw_rate = v_mid * curvature  # [rad/s]; positive steer turns right = yaw grows
-    beta = math.atan(0.5 * lim.wheelbase_m * curvature)  # slip angle at the box centre
-    yaw0 = math.radians(t.yaw)
-    heading = yaw0 + 0.5 * yaw_rate * dt_s + beta
-    cos_p = math.cos(math.radians(t.pitch))
-    step_m = v_mid * dt_s
-    dx = step_m * math.cos(heading) * cos_p - lateral_mps * dt_s * math.sin(heading)
-    dy = step_m * math.sin(heading) * cos_p + lateral_mps * dt_s * math.cos(heading)
-    dz = step_m * math.sin(math.radians(t.pitch))
-    yaw1 = yaw0 + yaw_rate * dt_s
-    actor.transform = Transform(t.x + dx, t.y + dy, t.z + dz, t.pitch, math.degrees(yaw1), t.roll)
-    _report(actor, _velocity(v1, lateral_mps, yaw1 + beta, t.pitch), math.degrees(yaw_rate), dt_s)
-    state.speed_mps = v1
-    _update_gear(control, v1)
-    return True
-
-
-def _velocity(v_mps: float, lateral_mps: float, heading_rad: float, pitch_deg: float) -> Vec3:
-    """World velocity at the end of the step (what CARLA's physics body would report)."""
-    cos_h, sin_h = math.cos(heading_rad), math.sin(heading_rad)
-    pitch = math.radians(pitch_deg)
-    along = v_mps * math.cos(pitch)
+    c, cv, v = state.control, a.constant_velocity, a.velocity
     return (
-        along * cos_h - lateral_mps * sin_h,
-        along * sin_h + lateral_mps * cos_h,
-        v_mps * math.sin(pitch),
+        t.x,
+        t.y,
+        t.z,
+        t.pitch,
+        t.yaw,
+        t.roll,
+        state.speed_mps,
+        c.throttle,
+        c.steer,
+        c.brake,
+        c.hand_brake,
+        c.reverse,
+        c.manual_gear_shift,
+        cv is not None,
+        cv[0] if cv is not None else 0.0,
+        cv[1] if cv is not None else 0.0,
+        v[0],
+        v[1],
+        v[2],
     )
+
+
+def _advance(actors: list[Actor], rows: _Rows, ground: GroundQuery, dt_s: float) -> None:
+    """One bicycle step for every row, then the road surface under those that moved."""
+    data = np.array([_read(a) for a in actors], dtype=np.float64).reshape(len(actors), _COLUMNS)
+    x, y, z, pitch_deg, yaw_deg, roll_deg, v0 = (data[:, k] for k in range(7))
+    throttle, steer_in, brake = data[:, 7], data[:, 8], data[:, 9]
+    hand, reverse, manual, cv_on = (data[:, k] > 0.5 for k in (10, 11, 12, 13))
+    lim = rows.lim
+    pitch = np.radians(pitch_deg)
+    v1 = _longitudinal(v0, throttle, brake, hand, reverse, pitch, lim, dt_s)
+    v1 = np.where(cv_on, data[:, 14], v1)
+    lateral = np.where(cv_on, data[:, 15], 0.0)
+    rows.steer = _steer_input(rows.steer, np.clip(steer_in, -1.0, 1.0), dt_s)
+    curvature = _curvature(rows.steer, v1, lim)
+    rest = (v1 == 0.0) & (v0 == 0.0) & (lateral == 0.0)
+    v_mid = np.where(cv_on, v1, 0.5 * (v0 + v1))
+    yaw_rate = v_mid * curvature  # [rad/s]; positive steer turns right = yaw grows
+    beta = np.arctan(0.5 * lim["wheelbase_m"] * curvature)  # slip angle at the box centre
+    yaw0 = np.radians(yaw_deg)
+    heading = yaw0 + 0.5 * yaw_rate * dt_s + beta
+    cos_h, sin_h, cos_p = np.cos(heading), np.sin(heading), np.cos(pitch)
+    step_m, side_m = v_mid * dt_s, lateral * dt_s
+    x1 = np.where(rest, x, x + step_m * cos_h * cos_p - side_m * sin_h)
+    y1 = np.where(rest, y, y + step_m * sin_h * cos_p + side_m * cos_h)
+    z1 = np.where(rest, z, z + step_m * np.sin(pitch))
+    yaw1 = yaw0 + yaw_rate * dt_s
+    yaw1_deg = np.where(rest, yaw_deg, np.degrees(yaw1))
+    vel = _velocity(v1, lateral, yaw1 + beta, pitch)
+    accel = (vel - data[:, 16:19]) / dt_s
+    spin = np.degrees(yaw_rate)
+    pitch1, roll1 = pitch_deg.copy(), roll_deg.copy()
+    follow = ~rest | ~rows.grounded
+    if follow.any():
+        _settle(ground, rows, np.flatnonzero(follow), x1, y1, z1, yaw1_deg, pitch1, roll1, dt_s)
+    gear = np.where(reverse, -1, 1 + np.minimum(4, np.floor(np.abs(v1) / 9.0))).astype(np.int64)
+    columns = (x1, y1, z1, pitch1, yaw1_deg, roll1, vel, accel, spin, v1, gear)
+    values = zip(*(c.tolist() for c in columns), strict=True)
+    flags = zip(rest.tolist(), follow.tolist(), manual.tolist(), strict=True)
+    for actor, (still, moved, manual_gear), (px, py, pz, pp, pyaw, pr, v, acc, w, s, g) in zip(
+        actors, flags, values, strict=True
+    ):
+        state = actor.vehicle
+        assert state is not None
+        if moved:
+            actor.transform = Transform(px, py, pz, pp, pyaw, pr)
+        if still:
+            actor.velocity = actor.angular_velocity = actor.acceleration = _ZERO
+            state.speed_mps = 0.0
+            continue
+        actor.acceleration = (acc[0], acc[1], acc[2])
+        actor.velocity = (v[0], v[1], v[2])
+        actor.angular_velocity = (0.0, 0.0, w)
+        state.speed_mps = s
+        if not manual_gear:
+            state.control.gear = g
 
 
 def _longitudinal(
-    v_mps: float, c: VehicleControl, lim: VehicleLimits, pitch_deg: float, dt_s: float
-) -> float:
+    v: FloatArray,
+    throttle_in: FloatArray,
+    brake: FloatArray,
+    hand: BoolArray,
+    reverse: BoolArray,
+    pitch_rad: FloatArray,
+    lim: dict[str, FloatArray],
+    dt_s: float,
+) -> FloatArray:
     """Signed speed after dt_s: drive and slope push, brakes and drag only ever slow down."""
-    direction = -1.0 if c.reverse else 1.0
-    top = lim.reverse_top_speed_mps if c.reverse else lim.top_speed_mps
-    along = max(0.0, v_mps * direction)
-    throttle = _clamp(c.throttle, 0.0, 1.0)
-    drive = 0.0 if c.hand_brake else direction * throttle * lim.max_accel_mps2
-    drive *= max(0.0, 1.0 - along / top)
-    slope = -GRAVITY_MPS2 * math.sin(math.radians(pitch_deg))
-    resist = ROLLING_MPS2 + AERO_PER_M * v_mps * v_mps
-    resist += _clamp(c.brake, 0.0, 1.0) * lim.max_brake_mps2
-    resist += lim.hand_brake_mps2 if c.hand_brake else 0.0
-    resist += ENGINE_BRAKE_MPS2 if throttle == 0.0 and abs(v_mps) > STILL_MPS else 0.0
-    free = v_mps + (drive + slope) * dt_s
-    if abs(free) <= resist * dt_s:
-        return 0.0
-    return free - math.copysign(resist * dt_s, free)
+    direction = np.where(reverse, -1.0, 1.0)
+    top = np.where(reverse, lim["reverse_top_speed_mps"], lim["top_speed_mps"])
+    along = np.maximum(0.0, v * direction)
+    throttle = np.clip(throttle_in, 0.0, 1.0)
+    drive = np.where(hand, 0.0, direction * throttle * lim["max_accel_mps2"])
+    drive = drive * np.maximum(0.0, 1.0 - along / top)
+    slope = -GRAVITY_MPS2 * np.sin(pitch_rad)
+    resist = ROLLING_MPS2 + AERO_PER_M * v * v
+    resist = resist + np.clip(brake, 0.0, 1.0) * lim["max_brake_mps2"]
+    resist = resist + np.where(hand, lim["hand_brake_mps2"], 0.0)
+    resist = resist + np.where((throttle == 0.0) & (np.abs(v) > STILL_MPS), ENGINE_BRAKE_MPS2, 0.0)
+    free = v + (drive + slope) * dt_s
+    return np.where(np.abs(free) <= resist * dt_s, 0.0, free - np.copysign(resist * dt_s, free))
 
 
-def _steer_input(current: float, target: float, dt_s: float) -> float:
+def _steer_input(current: FloatArray, target: FloatArray, dt_s: float) -> FloatArray:
     """UE4 input interpolation: rising towards full lock is slower than returning."""
-    rising = abs(target) > abs(current) and target * current >= 0.0
-    rate = STEER_RISE_PER_S if rising else STEER_FALL_PER_S
-    delta = _clamp(target - current, -rate * dt_s, rate * dt_s)
-    return current + delta
+    rising = (np.abs(target) > np.abs(current)) & (target * current >= 0.0)
+    rate = np.where(rising, STEER_RISE_PER_S, STEER_FALL_PER_S) * dt_s
+    return current + np.clip(target - current, -rate, rate)
 
 
-def _curvature(steer: float, v_mps: float, lim: VehicleLimits) -> float:
+_CURVE_KMH = np.array([p[0] for p in STEER_CURVE])
+_CURVE_FACTOR = np.array([p[1] for p in STEER_CURVE])
+
+
+def _curvature(steer: FloatArray, v_mps: FloatArray, lim: dict[str, FloatArray]) -> FloatArray:
     """Path curvature [1/m] from steering, the speed steering curve and tyre grip."""
-    kmh = abs(v_mps) * 3.6
-    angle = steer * lim.max_steer_rad * _steer_factor(kmh)
-    curvature = math.tan(angle) / lim.wheelbase_m
+    factor = np.interp(np.abs(v_mps) * 3.6, _CURVE_KMH, _CURVE_FACTOR)
+    curvature = np.tan(steer * lim["max_steer_rad"] * factor) / lim["wheelbase_m"]
     v2 = v_mps * v_mps
-    if v2 > 1e-6:
-        cap = lim.max_lateral_mps2 / v2
-        curvature = _clamp(curvature, -cap, cap)
-    return curvature
+    moving = v2 > 1e-6
+    cap = lim["max_lateral_mps2"] / np.where(moving, v2, 1.0)
+    return np.where(moving, np.clip(curvature, -cap, cap), curvature)
 
 
-def _steer_factor(kmh: float) -> float:
-    prev_x, prev_y = STEER_CURVE[0]
-    for x, y in STEER_CURVE[1:]:
-        if kmh <= x:
-            return prev_y + (y - prev_y) * (kmh - prev_x) / (x - prev_x)
-        prev_x, prev_y = x, y
-    return prev_y
-
-
-def _report(actor: Actor, velocity: Vec3, yaw_rate_deg: float, dt_s: float) -> None:
-    v0 = actor.velocity
-    actor.acceleration = (
-        (velocity[0] - v0[0]) / dt_s,
-        (velocity[1] - v0[1]) / dt_s,
-        (velocity[2] - v0[2]) / dt_s,
+def _velocity(
+    v_mps: FloatArray, lateral_mps: FloatArray, heading_rad: FloatArray, pitch_rad: FloatArray
+) -> FloatArray:
+    """(N, 3) world velocity at the end of the step (what CARLA's physics body reports)."""
+    cos_h, sin_h = np.cos(heading_rad), np.sin(heading_rad)
+    along = v_mps * np.cos(pitch_rad)
+    return np.stack(
+        [
+            along * cos_h - lateral_mps * sin_h,
+            along * sin_h + lateral_mps * cos_h,
+            v_mps * np.sin(pitch_rad),
+        ],
+        axis=1,
     )
-    actor.velocity = velocity
-    actor.angular_velocity = (0.0, 0.0, yaw_rate_deg)
 
 
-def _rest(actor: Actor, state: Any) -> None:
-    actor.velocity = actor.angular_velocity = actor.acceleration = (0.0, 0.0, 0.0)
-    state.speed_mps = 0.0
+def _settle(
+    ground: GroundQuery,
+    rows: _Rows,
+    idx: IntArray,
+    x: FloatArray,
+    y: FloatArray,
+    z: FloatArray,
+    yaw_deg: FloatArray,
+    pitch_deg: FloatArray,
+    roll_deg: FloatArray,
+    dt_s: float,
+) -> None:
+    """Put vehicles `idx` on the road plane (dropping if spawned above it), aligned to it.
+
+    Writes z, pitch and roll of those rows in place; rows off the road, or with the road
+    far above or below them, keep their pose.
+    """
+    hits = ground.surface(np.stack([x[idx], y[idx], z[idx]], axis=1))
+    height = z[idx] - hits.ground_z
+    ok = (hits.index >= 0) & (height >= -GROUND_BELOW_M) & (height <= GROUND_ABOVE_M)
+    idx, height, ground_z, normal = idx[ok], height[ok], hits.ground_z[ok], hits.normal[ok]
+    falling = (height > GROUND_SNAP_M) & ~rows.grounded[idx]
+    vz = np.where(falling, rows.vz[idx] - GRAVITY_MPS2 * dt_s, rows.vz[idx])
+    settled = np.where(falling, np.maximum(ground_z, z[idx] + vz * dt_s), ground_z)
+    landed = settled <= ground_z
+    rows.vz[idx] = np.where(landed, 0.0, vz)
+    rows.grounded[idx] |= landed
+    z[idx] = settled
+    pitch_deg[idx], roll_deg[idx] = _align(normal, np.radians(yaw_deg[idx]))
 
 
-def _update_gear(control: VehicleControl, v_mps: float) -> None:
-    """What CARLA's automatic gearbox would report (left alone under manual shifting)."""
-    if control.manual_gear_shift:
-        return
-    if control.reverse:
-        control.gear = -1
-    else:
-        control.gear = 1 + min(4, int(abs(v_mps) / 9.0))
-
-
-def _settle(actor: Actor, memo: _Memo, ground_z: float, normal: list[float], dt_s: float) -> None:
-    """Put the vehicle on the road plane (dropping if spawned above it), aligned to it."""
-    t = actor.transform
-    height = t.z - ground_z
-    if height < -GROUND_BELOW_M or height > GROUND_ABOVE_M:
-        return
-    z = ground_z
-    if height > GROUND_SNAP_M and not memo.grounded:
-        memo.vz_mps -= GRAVITY_MPS2 * dt_s
-        z = max(ground_z, t.z + memo.vz_mps * dt_s)
-    if z <= ground_z:
-        memo.grounded, memo.vz_mps = True, 0.0
-    pitch, roll = _align(normal, math.radians(t.yaw))
-    actor.transform = Transform(t.x, t.y, z, pitch, t.yaw, roll)
-
-
-def _align(normal: list[float], yaw_rad: float) -> tuple[float, float]:
-    """Pitch and roll [deg] that put a vehicle with this yaw flat on a plane with `normal`."""
-    nx, ny, nz = normal
-    cy, sy = math.cos(yaw_rad), math.sin(yaw_rad)
+def _align(normal: FloatArray, yaw_rad: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Pitch and roll [deg] that put vehicles with this yaw flat on planes with `normal`."""
+    nx, ny, nz = normal[:, 0], normal[:, 1], normal[:, 2]
+    cy, sy = np.cos(yaw_rad), np.sin(yaw_rad)
     along = nx * cy + ny * sy
-    pitch = math.atan2(-along, nz)
+    pitch = np.arctan2(-along, nz)
     across = ny * cy - nx * sy
-    a = math.sin(pitch) * along - nz * math.cos(pitch)
-    roll = math.atan2(across, -a)
-    return math.degrees(pitch), math.degrees(roll)
-
-
-def _clamp(x: float, lo: float, hi: float) -> float:
-    return lo if x < lo else hi if x > hi else x
+    a = np.sin(pitch) * along - nz * np.cos(pitch)
+    roll = np.arctan2(across, -a)
+    return np.degrees(pitch), np.degrees(roll)
