@@ -128,6 +128,7 @@ def traffic_flow(host: str, port: int, cars: int, ticks: int, seed: int) -> dict
     world.apply_settings(settings)
     ids: list[int] = []
     rate = 0.0
+    done = 0
     moved: list[float] = []
     try:
         blueprints = [
@@ -156,6 +157,7 @@ def traffic_flow(host: str, port: int, cars: int, ticks: int, seed: int) -> dict
         began = time.perf_counter()
         for tick in range(1, ticks + 1):
             world.tick()
+            done = tick
             if tick % PROGRESS_EVERY == 0:
                 print(f"PROGRESS {tick}", flush=True)
         rate = ticks / (time.perf_counter() - began)
@@ -169,6 +171,7 @@ def traffic_flow(host: str, port: int, cars: int, ticks: int, seed: int) -> dict
     moved.sort()
     return {
         "spawned": len(ids),
+        "ticks": done,
         "ticks_per_s": rate,
         "median_moved_m": moved[len(moved) // 2] if moved else 0.0,
     }
@@ -265,7 +268,7 @@ def _one_run(
     return Run(
         index=index,
         outcome=outcome,
-        ticks_done=max(watched.last_progress, 0),
+        ticks_done=int(got.get("ticks", max(watched.last_progress, 0))),
         ticks_per_s=float(got.get("ticks_per_s", 0.0)),
         median_moved_m=float(got.get("median_moved_m", 0.0)),
         leaked=int(state["leaked"]),
