@@ -108,7 +108,10 @@ class Admission:
         gap = np.full(len(ids), np.inf)
         decide = approach.entry_m <= speed * speed / 6.0 + DECISION_MARGIN_M
         candidates = []
-        for row in np.flatnonzero(approach.entry_k >= 0).tolist():
+        waiting = np.isin(ids, np.fromiter(self.waiting_since, np.int64, len(self.waiting_since)))
+        # rows neither inside, nor deciding, nor waiting have nothing to update
+        busy = (approach.entry_k >= 0) & ((approach.entry_k == 0) | decide | waiting)
+        for row in np.flatnonzero(busy).tolist():
             runs = self._runs_through(graph, path[row], approach, row)
             vehicle = int(ids[row])
             inside_now = approach.entry_k[row] == 0
