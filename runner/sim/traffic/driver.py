@@ -14,12 +14,23 @@ from typing import Protocol
 
 import numpy as np
 
-from runner.sim.traffic import control, junctions, obstacles, paths, signals
+from runner.sim.traffic import (
+    control,
+    hybrid,
+    junctions,
+    lanechange,
+    lights,
+    obstacles,
+    paths,
+    routes,
+    sensing,
+    signals,
+)
 from runner.sim.traffic.fleet import BoolArray, Fleet, FloatArray, IntArray
 from runner.sim.traffic.graph import LaneGraph, lane_graph
-from runner.sim.traffic.parameters import TmSettings, VehicleSettings
+from runner.sim.traffic.parameters import Knobs, TmSettings, VehicleSettings
 from runner.sim.traffic.world import TrafficWorld
-from runner.sim.world.actors import Actor, ActorKind, TrafficLightState, VehicleControl
+from runner.sim.world.actors import ActorKind
 
 log = logging.getLogger("runner.sim.traffic")
 
@@ -42,6 +53,9 @@ class Driver:
         self._episode_id: int | None = None
         self._rng = np.random.default_rng()
         self._admission = junctions.Admission()
+        self._targets = routes.Targets()
+        self._per: list[VehicleSettings] = []
+        self._knobs = Knobs([], [])
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _follow_world(self, seed: int | None) -> LaneGraph:
@@ -54,6 +68,7 @@ class Driver:
             self._episode_id = episode.id
             self._fleet = Fleet()
             self._admission.clear()
+            self._targets.clear()
         return self._graph
 
     def _sync(self, graph: LaneGraph, ports: Sequence[PortView]) -> dict[int, TmSettings]:
@@ -98,16 +113,23 @@ class Driver:
         fleet = self._fleet
         if len(fleet) == 0 or dt_s <= 0.0:
             return
-        per = [settings_of[int(v)].vehicle(int(v)) for v in fleet.ids]
+        per = self._per = [settings_of[int(v)].vehicle(int(v)) for v in fleet.ids]
         tm = [settings_of[int(v)] for v in fleet.ids]
-        state = _State.of(fleet.actors)
-        offset = np.array([t.lane_offset(v) for t, v in zip(tm, per, strict=True)])
-        self._keep_paths(graph, state, offset)
+        knobs = self._knobs = Knobs(tm, per)
+        replan = routes.refresh(graph, fleet, per, knobs, self._targets)
+        state = sensing.State.of(fleet.actors)
+        dormant = self._hybrid(graph, tm, knobs, state)
+        offset = knobs.f("lane_offset_m")
+        lanechange.update_clocks(fleet, dt_s)
+        self._keep_paths(graph, state, offset, replan)
         geom = paths.geometry(graph, fleet, state.xy, offset)
-        gap, lead = self._gaps(graph, geom, state, per, tm, dt_s)
-        wanted = _wanted_speed(state, tm, per, graph, geom)
-        lead_m = np.array([t.lead_distance(v) for t, v in zip(tm, per, strict=True)])
-        accel = control.idm_accel(state.speed, wanted, gap, lead, lead_m, fleet.f("max_accel"))
+        look = self._gaps(graph, geom, state, per, knobs, dt_s)
+        wanted = sensing.wanted_speed(state, knobs, geom)
+        geom = self._lane_changes(graph, geom, state, offset, per, knobs, wanted, look, dt_s)
+        lead_m = knobs.f("lead_m")
+        accel = control.idm_accel(
+            state.speed, wanted, look.gap, look.lead, lead_m, fleet.f("max_accel")
+        )
         throttle, brake = control.pedals(
             accel,
             state.speed,
@@ -117,39 +139,130 @@ class Driver:
             fleet.f("top_speed"),
         )
         steer = self._steer(geom, state)
-        _write(fleet.actors, throttle, brake, steer)
+        if dormant.any():
+            hybrid.move(graph, fleet, geom, np.flatnonzero(dormant), accel, wanted, dt_s)
+        sensing.write_controls(fleet.actors, throttle, brake, steer)
+        if knobs.any("update_lights"):
+            weather = self._world.episode().weather
+            lights.update(graph, fleet, geom, knobs.b("update_lights"), brake, weather)
 
-    def _keep_paths(self, graph: LaneGraph, state: _State, offset: FloatArray) -> None:
+    def _hybrid(
+        self, graph: LaneGraph, tm: list[TmSettings], knobs: Knobs, state: sensing.State
+    ) -> BoolArray:
+        """Respawn far vehicles, switch physics by distance to the hero: the dormant rows."""
         fleet = self._fleet
-        off = paths.advance(graph, fleet, state.xy, offset)
+        if knobs.any("hybrid") or knobs.any("respawn") or fleet.b("dormant").any():
+            hero_xy = hybrid.heroes(self._world.episode().actors.values())
+            hero_m = hybrid.hero_distance(state.xy, hero_xy)
+            self._respawn(graph, tm, hero_m, hero_xy, state)
+            dormant = hybrid.dormant_wanted(knobs, hero_m)
+            hybrid.switch(graph, fleet, dormant, state.speed)
+            state.speed = np.where(dormant, fleet.f("speed"), state.speed)
+        else:
+            dormant = np.zeros(len(fleet), dtype=bool)
+        fleet.f("speed")[~dormant] = state.speed[~dormant]
+        return dormant
+
+    def _respawn(
+        self,
+        graph: LaneGraph,
+        tm: list[TmSettings],
+        hero_m: FloatArray,
+        hero_xy: FloatArray,
+        state: sensing.State,
+    ) -> None:
+        if not self._knobs.any("respawn") or len(hero_xy) == 0:
+            return
+        vehicles = [
+            (a.transform.x, a.transform.y)
+            for a in self._world.episode().actors.values()
+            if a.kind is ActorKind.VEHICLE
+        ]
+        others = np.array(vehicles, dtype=np.float64).reshape(len(vehicles), 2)
+        spawn = self._world.loaded_map().spawn_points
+        moved = hybrid.respawn(graph, self._fleet, tm, hero_m, hero_xy, spawn, others, self._rng)
+        for row in moved.tolist():
+            t = self._fleet.actors[row].transform
+            state.xy[row] = (t.x, t.y)
+            state.yaw[row] = state.heading[row] = np.radians(t.yaw)
+            state.speed[row] = 0.0
+            hero_m[row] = hybrid.hero_distance(state.xy[row : row + 1], hero_xy)[0]
+
+    def _keep_paths(
+        self, graph: LaneGraph, state: sensing.State, offset: FloatArray, replan: IntArray
+    ) -> None:
+        fleet = self._fleet
+        steered = self._knobs.any("has_route") or bool(self._targets.by_vehicle)
+        before = fleet.path.copy() if steered else fleet.path
+        off, step = paths.advance(graph, fleet, state.xy, offset)
+        if steered:
+            routes.passed(graph, fleet, self._knobs, self._targets, before, step, state.xy)
+        if len(replan):
+            off[replan] = True
         if off.any():
             rows = np.flatnonzero(off)
             found = paths.locate(graph, state.xy[rows], state.yaw[rows])
             ok = found >= 0
             paths.reset_rows(fleet, rows[ok], found[ok])
+            fleet.i("lc_dir")[rows[ok]] = lanechange.NONE
         paths.extend(graph, fleet, self._choose)
+
+    def _lane_changes(
+        self,
+        graph: LaneGraph,
+        geom: paths.PathGeometry,
+        state: sensing.State,
+        offset: FloatArray,
+        per: list[VehicleSettings],
+        knobs: Knobs,
+        wanted: FloatArray,
+        look: sensing.Look,
+        dt_s: float,
+    ) -> paths.PathGeometry:
+        """Start the lane changes wanted and safe; the new paths' geometry when any did."""
+        fleet = self._fleet
+        ctx = lanechange.Context(
+            xy=state.xy,
+            speed=state.speed,
+            wanted=wanted,
+            offset=offset,
+            ahead=look.ahead,
+            held=look.held,
+            obstacles=look.obstacles,
+            own=look.own,
+        )
+        want, forced = lanechange.wishes(fleet, knobs, ctx, self._rng, dt_s)
+        started = lanechange.apply(graph, fleet, want, forced, per, ctx, geom, dt_s)
+        if len(started) == 0:
+            return geom
+        paths.extend(graph, fleet, self._choose)
+        lanechange.finish(fleet, started)
+        return paths.geometry(graph, fleet, state.xy, offset)
 
     def _choose(self, rows: IntArray, samples: IntArray) -> IntArray:
         graph = self._graph
         assert graph is not None
         count = graph.succ_start[samples + 1] - graph.succ_start[samples]
         pick = self._rng.integers(0, np.iinfo(np.int64).max, size=len(rows)) % count
-        return graph.succ[graph.succ_start[samples] + pick]
+        picked = graph.succ[graph.succ_start[samples] + pick]
+        if not (self._knobs.any("has_route") or self._targets.by_vehicle):
+            return picked
+        return routes.choose(graph, self._fleet, self._per, self._targets, rows, samples, picked)
 
     def _gaps(
         self,
         graph: LaneGraph,
         geom: paths.PathGeometry,
-        state: _State,
+        state: sensing.State,
         per: list[VehicleSettings],
-        tm: list[TmSettings],
+        knobs: Knobs,
         dt_s: float,
-    ) -> tuple[FloatArray, FloatArray]:
+    ) -> sensing.Look:
         """Gap to the nearest thing to stop behind (vehicle, walker, line, dead end), its speed."""
         fleet = self._fleet
         front = fleet.f("front_m")
-        obs, own = _obstacles(self._world.episode().actors.values(), fleet.ids)
-        ignore = self._ignore_mask(per, obs)
+        obs, own = sensing.obstacle_table(self._world.episode().actors.values(), fleet.ids)
+        ignore = self._ignore_mask(per, knobs, obs)
         ahead = obstacles.find_ahead(
             graph, geom, fleet.path, fleet.f("half_width_m"), own, obs, ignore
         )
@@ -157,12 +270,12 @@ class Driver:
         lead = ahead.speed.copy()
         slot, line = signals.next_light(graph, geom, fleet.path)
         state_tbl, yellow_left = signals.light_table(self._world.light_actors())
-        ignore_light = self._light_rolls(slot, per)
+        ignore_light = self._light_rolls(slot, knobs)
         light_gap = signals.light_gaps(
             slot, line, front, state.speed, state_tbl, yellow_left, ignore_light, state.world_red
         )
         approach = junctions.approaches(graph, geom, fleet.path, front)
-        room = _no_room(approach, geom, ahead, fleet.f("front_m") + fleet.f("rear_m"))
+        room = sensing.no_room(approach, geom, ahead, fleet.f("front_m") + fleet.f("rear_m"))
         may_enter = ~np.isfinite(light_gap) | (light_gap > approach.entry_m + 1.0)
         junction_gap = self._admission.step(
             graph,
@@ -183,36 +296,45 @@ class Driver:
         )
         stop_gap = np.minimum(np.minimum(light_gap, junction_gap), end_gap) - STOP_GAP_M
         use_stop = stop_gap < gap
-        return np.where(use_stop, stop_gap, gap), np.where(use_stop, 0.0, lead)
+        return sensing.Look(
+            gap=np.where(use_stop, stop_gap, gap),
+            lead=np.where(use_stop, 0.0, lead),
+            ahead=ahead,
+            held=use_stop | (np.isfinite(stop_gap) & (stop_gap < gap + 10.0)),
+            obstacles=obs,
+            own=own,
+        )
 
-    def _ignore_mask(self, per: list[VehicleSettings], obs: obstacles.Obstacles) -> BoolArray:
+    def _ignore_mask(
+        self, per: list[VehicleSettings], knobs: Knobs, obs: obstacles.Obstacles
+    ) -> BoolArray:
         n, m = len(per), len(obs.ids)
         ignore = np.zeros((n, m), dtype=bool)
-        pv = np.array([v.ignore_vehicles_pct for v in per]) / 100.0
-        pw = np.array([v.ignore_walkers_pct for v in per]) / 100.0
+        pv = knobs.f("ignore_vehicles_pct") / 100.0
+        pw = knobs.f("ignore_walkers_pct") / 100.0
         roll = self._rng.random(n)
         ignore |= (roll < pv)[:, None] & ~obs.walker[None, :]
         ignore |= (roll < pw)[:, None] & obs.walker[None, :]
         column = {int(a): c for c, a in enumerate(obs.ids.tolist())}
-        for row, v in enumerate(per):
-            for other in v.ignored_actors:
+        for row in np.flatnonzero(knobs.b("has_ignored")).tolist():
+            for other in per[row].ignored_actors:
                 c = column.get(other)
                 if c is not None:
                     ignore[row, c] = True
         return ignore
 
-    def _light_rolls(self, slot: IntArray, per: list[VehicleSettings]) -> BoolArray:
+    def _light_rolls(self, slot: IntArray, knobs: Knobs) -> BoolArray:
         """One roll of ignore_lights_percentage per vehicle and light approached."""
         fleet = self._fleet
         seen = fleet.i("light_slot_seen")
         fresh = (slot >= 0) & (slot != seen)
         if fresh.any():
-            pct = np.array([v.ignore_lights_pct for v in per])[fresh] / 100.0
+            pct = knobs.f("ignore_lights_pct")[fresh] / 100.0
             fleet.b("ignore_light")[fresh] = self._rng.random(int(fresh.sum())) < pct
             seen[fresh] = slot[fresh]
         return fleet.b("ignore_light") & (slot >= 0)
 
-    def _steer(self, geom: paths.PathGeometry, state: _State) -> FloatArray:
+    def _steer(self, geom: paths.PathGeometry, state: sensing.State) -> FloatArray:
         fleet = self._fleet
         reach = control.lookahead_m(state.speed)
         beyond = (geom.along >= reach[:, None]) & geom.valid
@@ -226,138 +348,3 @@ class Driver:
             fleet.f("wheelbase_m"),
             fleet.f("max_steer_rad"),
         )
-
-
-class _State:
-    """Positions, headings and speeds of the fleet's actors this step."""
-
-    def __init__(self, actors: Sequence[Actor]) -> None:
-        rows = [
-            (
-                a.transform.x,
-                a.transform.y,
-                a.transform.yaw,
-                a.transform.pitch,
-                a.vehicle.speed_mps if a.vehicle else 0.0,
-                a.velocity[0],
-                a.velocity[1],
-                a.vehicle.speed_limit_kmh if a.vehicle else 30.0,
-                1.0
-                if a.vehicle
-                and a.vehicle.traffic_light_id
-                and a.vehicle.traffic_light_state == TrafficLightState.RED
-                else 0.0,
-            )
-            for a in actors
-        ]
-        data = np.array(rows, dtype=np.float64).reshape(len(actors), 9)
-        self.xy = data[:, 0:2]
-        self.yaw = np.radians(data[:, 2])
-        self.pitch = np.radians(data[:, 3])
-        self.speed = data[:, 4]
-        moving = np.hypot(data[:, 5], data[:, 6]) > 1.0
-        self.heading = np.where(moving, np.arctan2(data[:, 6], data[:, 5]), self.yaw)
-        self.limit_kmh = data[:, 7]
-        self.world_red = data[:, 8] > 0.5
-
-    @classmethod
-    def of(cls, actors: Sequence[Actor]) -> _State:
-        return cls(actors)
-
-
-def _wanted_speed(
-    state: _State,
-    tm: list[TmSettings],
-    per: list[VehicleSettings],
-    graph: LaneGraph,
-    geom: paths.PathGeometry,
-) -> FloatArray:
-    pct = np.array([t.speed_pct(v) for t, v in zip(tm, per, strict=True)])
-    desired = np.array(
-        [np.nan if v.desired_speed_kmh is None else v.desired_speed_kmh for v in per]
-    )
-    kmh = np.where(np.isnan(desired), state.limit_kmh * (1.0 - pct / 100.0), desired)
-    return np.minimum(kmh / 3.6, _curve_speed(geom, state.speed))
-
-
-LATERAL_COMFORT_MPS2 = 2.5
-
-
-def _curve_speed(geom: paths.PathGeometry, speed: FloatArray) -> FloatArray:
-    """Highest speed from which every curve ahead is reached at comfortable lateral accel."""
-    t = geom.tangent
-    heading = np.unwrap(np.arctan2(t[..., 1], t[..., 0]), axis=1)
-    ds = np.maximum(np.diff(geom.along, axis=1), 0.2)
-    curvature = np.abs(np.diff(heading, axis=1)) / ds
-    curvature = np.maximum(curvature, np.roll(curvature, 1, axis=1))  # smooth sample noise
-    v_curve = np.sqrt(LATERAL_COMFORT_MPS2 / np.maximum(curvature, 1e-4))
-    dist = np.maximum(geom.along[:, 1:], 0.0)
-    reach = np.sqrt(v_curve**2 + 2.0 * control.COMFORT_DECEL_MPS2 * dist)
-    reach = np.where(geom.valid[:, 1:], reach, np.inf)
-    return reach.min(axis=1)
-
-
-def _obstacles(actors: object, fleet_ids: IntArray) -> tuple[obstacles.Obstacles, IntArray]:
-    """Vehicles and walkers of the episode, and each fleet row's own obstacle row."""
-    solid = [
-        a
-        for a in actors  # type: ignore[attr-defined]
-        if a.kind in (ActorKind.VEHICLE, ActorKind.WALKER)
-        and a.collisions_enabled
-        and not a.parent_id
-    ]
-    rows = [
-        (
-            a.id,
-            a.transform.x,
-            a.transform.y,
-            a.transform.yaw,
-            a.bounding_box.center[0] + a.bounding_box.extent[0],
-            a.bounding_box.extent[0] - a.bounding_box.center[0],
-            a.bounding_box.extent[1],
-            a.velocity[0],
-            a.velocity[1],
-            a.kind is ActorKind.WALKER,
-        )
-        for a in solid
-    ]
-    data = np.array(rows, dtype=np.float64).reshape(len(rows), 10)
-    ids = data[:, 0].astype(np.int64)
-    obs = obstacles.Obstacles(
-        ids=ids,
-        xy=data[:, 1:3],
-        yaw_rad=np.radians(data[:, 3]),
-        front_m=data[:, 4],
-        rear_m=data[:, 5],
-        half_width_m=data[:, 6],
-        velocity=data[:, 7:9],
-        walker=data[:, 9] > 0.5,
-    )
-    order = np.argsort(ids)
-    pos = np.searchsorted(ids[order], fleet_ids)
-    own = np.where(pos < len(ids), order[np.minimum(pos, len(ids) - 1)], -1)
-    return obs, own
-
-
-def _no_room(
-    approach: junctions.Approach,
-    geom: paths.PathGeometry,
-    ahead: obstacles.Ahead,
-    length_m: FloatArray,
-) -> BoolArray:
-    """Rows whose lane beyond the next junction has a queue reaching back into it."""
-    rows = np.arange(len(length_m))
-    has_exit = approach.exit_k >= 0
-    exit_along = np.where(has_exit, geom.along[rows, np.maximum(approach.exit_k, 0)], np.inf)
-    queue = ahead.along_m < exit_along + length_m + junctions.EXIT_ROOM_M
-    return has_exit & queue & (ahead.speed < junctions.QUEUE_SPEED_MPS)
-
-
-def _write(
-    actors: Sequence[Actor], throttle: FloatArray, brake: FloatArray, steer: FloatArray
-) -> None:
-    for actor, t, b, s in zip(
-        actors, throttle.tolist(), brake.tolist(), steer.tolist(), strict=True
-    ):
-        if actor.vehicle is not None:
-            actor.vehicle.control = VehicleControl(throttle=t, steer=s, brake=b)

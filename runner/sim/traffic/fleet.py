@@ -35,9 +35,28 @@ _FLOAT_COLUMNS = (
     "lane_change_wait_s",  # time until the next lane change may start
     "stopped_s",  # time spent standing still
     "speed",  # own speed estimate (teleported vehicles have none from physics)
+    "lc_shift0",  # lateral offset a lane change starts from, fading over lc_blend_m
+    "lc_blend_m",
+    "lc_roll_s",  # time until the next random / keep-right lane-change roll
+    "slow_lead_s",  # time held up by a slow leader
+    "force_wait_s",  # time a forced lane change has waited for room
+    "z_off",  # dormant vehicles: height of the origin above the lane sample
+    "sign_wait_s",  # time stood at the current stop sign
 )
-_INT_COLUMNS = ("id", "port", "length", "light_slot_seen", "entry_run_seen")
-_BOOL_COLUMNS = ("ignore_light", "ignore_junction", "dormant", "committed")
+_INT_COLUMNS = (
+    "id",
+    "port",
+    "length",
+    "light_slot_seen",
+    "entry_run_seen",
+    "lc_dir",  # lane change under way: lanechange.LEFT / RIGHT, 0 none
+    "route_cursor",  # set_route options used
+    "route_seen",  # VehicleSettings.route_version the cursor belongs to
+    "path_cursor",  # set_path targets reached
+    "path_seen",
+    "sign_run",  # run whose stop sign this vehicle has served (or decided to run), -1
+)
+_BOOL_COLUMNS = ("ignore_light", "ignore_junction", "dormant", "committed", "ignore_sign")
 
 
 @dataclass
@@ -97,6 +116,7 @@ class Fleet:
             "length": 1,
             "light_slot_seen": -1,
             "entry_run_seen": -1,
+            "sign_run": -1,
         }
         self.actors.append(actor)
         row = np.full((1, HORIZON), start_sample, np.int64)

@@ -59,6 +59,16 @@ def _locations(path: Any) -> list[tuple[float, float, float]]:
     return [(float(p[0]), float(p[1]), float(p[2])) for p in path]
 
 
+def _new_path(tm: PortControl, actor: Any, path: list[Any]) -> None:
+    v = _vehicle(tm, actor)
+    v.path, v.path_version = _locations(path), v.path_version + 1
+
+
+def _new_route(tm: PortControl, actor: Any, route: Any) -> None:
+    v = _vehicle(tm, actor)
+    v.route, v.route_version = _route(route), v.route_version + 1
+
+
 def _route(route: Any) -> list[int]:
     """vector<uint8_t> arrives as msgpack bin; accept a list of ints too."""
     return [int(b) for b in (bytes(route) if isinstance(route, (bytes, bytearray)) else route)]
@@ -208,32 +218,33 @@ def random_right_lanechange_percentage(tm: PortControl, actor: Any, pct: float) 
 # -- paths and routes --------------------------------------------------------------------------
 @tm_rpc("set_path")
 def set_path(tm: PortControl, actor: Any, path: list[Any], empty_buffer: bool) -> None:
-    _vehicle(tm, actor).path = _locations(path)
+    """The planned path is re-made on the next step whatever `empty_buffer` says."""
+    _new_path(tm, actor, path)
 
 
 @tm_rpc("update_custom_path")
 def update_custom_path(tm: PortControl, actor: int, path: list[Any]) -> None:
-    _vehicle(tm, actor).path = _locations(path)
+    _new_path(tm, actor, path)
 
 
 @tm_rpc("remove_custom_path")
 def remove_custom_path(tm: PortControl, actor: int, remove_path: bool) -> None:
-    _vehicle(tm, actor).path = []
+    _new_path(tm, actor, [])
 
 
 @tm_rpc("set_imported_route")
 def set_imported_route(tm: PortControl, actor: Any, route: Any, empty_buffer: bool) -> None:
-    _vehicle(tm, actor).route = _route(route)
+    _new_route(tm, actor, route)
 
 
 @tm_rpc("update_imported_route")
 def update_imported_route(tm: PortControl, actor: int, route: Any) -> None:
-    _vehicle(tm, actor).route = _route(route)
+    _new_route(tm, actor, route)
 
 
 @tm_rpc("remove_imported_route")
 def remove_imported_route(tm: PortControl, actor: int, remove_path: bool) -> None:
-    _vehicle(tm, actor).route = []
+    _new_route(tm, actor, [])
 
 
 @tm_rpc("get_next_action")

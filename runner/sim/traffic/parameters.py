@@ -6,7 +6,11 @@ driving step. Defaults follow CARLA 0.9.16's TM (Constants.h, Parameters.cpp).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
 
 DEFAULT_SPEED_DIFFERENCE_PCT = 30.0  # vehicles drive 30 % under the limit by default
 DEFAULT_LEAD_DISTANCE_M = 2.5
@@ -38,6 +42,8 @@ class VehicleSettings:
     ignored_actors: set[int] = field(default_factory=set)  # set_collision_detection(.., False)
     path: list[tuple[float, float, float]] = field(default_factory=list)
     route: list[int] = field(default_factory=list)  # RoadOption values
+    path_version: int = 0  # bumped by every set_path / remove: the driver re-plans
+    route_version: int = 0
 
 
 @dataclass(slots=True)
@@ -82,3 +88,75 @@ class TmSettings:
 
     def lead_distance(self, v: VehicleSettings) -> float:
         return self.lead_distance_m if v.lead_distance_m is None else v.lead_distance_m
+
+
+KNOBS = (
+    "speed_pct",
+    "desired_kmh",  # nan: none set
+    "lane_offset_m",
+    "lead_m",
+    "ignore_lights_pct",
+    "ignore_vehicles_pct",
+    "ignore_walkers_pct",
+    "random_left_pct",
+    "random_right_pct",
+    "keep_right_pct",
+    "auto_lane_change",
+    "force_lane_change",  # nan none, 1 left, 0 right
+    "update_lights",
+    "has_path",
+    "has_route",
+    "has_ignored",
+    "path_version",
+    "route_version",
+    "hybrid",
+    "hybrid_radius_m",
+    "respawn",
+    "respawn_upper_m",
+)
+_COLUMN = {name: i for i, name in enumerate(KNOBS)}
+
+
+def _knob_row(t: TmSettings, v: VehicleSettings) -> tuple[float, ...]:
+    force = v.force_lane_change
+    return (
+        t.speed_pct(v),
+        np.nan if v.desired_speed_kmh is None else v.desired_speed_kmh,
+        t.lane_offset(v),
+        t.lead_distance(v),
+        v.ignore_lights_pct,
+        v.ignore_vehicles_pct,
+        v.ignore_walkers_pct,
+        v.random_left_pct,
+        v.random_right_pct,
+        v.keep_right_pct,
+        v.auto_lane_change,
+        np.nan if force is None else float(force),
+        v.update_lights,
+        bool(v.path),
+        bool(v.route),
+        bool(v.ignored_actors),
+        v.path_version,
+        v.route_version,
+        t.hybrid,
+        t.hybrid_radius_m,
+        t.respawn_dormant,
+        t.respawn_upper_m,
+    )
+
+
+class Knobs:
+    """Every row's effective settings as columns, read in one pass per step (fast for 500)."""
+
+    def __init__(self, tm: Sequence[TmSettings], per: Sequence[VehicleSettings]) -> None:
+        rows = [_knob_row(t, v) for t, v in zip(tm, per, strict=True)]
+        self._data = np.array(rows, dtype=np.float64).reshape(len(rows), len(KNOBS))
+
+    def f(self, name: str) -> NDArray[np.float64]:
+        return self._data[:, _COLUMN[name]]
+
+    def b(self, name: str) -> NDArray[np.bool_]:
+        return self._data[:, _COLUMN[name]] > 0.5
+
+    def any(self, name: str) -> bool:
+        return bool(self.b(name).any())

@@ -59,8 +59,10 @@ def reset_rows(fleet: Fleet, rows: IntArray, samples: IntArray) -> None:
     fleet.i("length")[rows] = 1
 
 
-def advance(graph: LaneGraph, fleet: Fleet, xy: FloatArray, offset_m: FloatArray) -> BoolArray:
-    """Drop the samples each vehicle has passed; returns rows that are off their path."""
+def advance(
+    graph: LaneGraph, fleet: Fleet, xy: FloatArray, offset_m: FloatArray
+) -> tuple[BoolArray, IntArray]:
+    """Drop the samples each vehicle has passed; returns (rows off their path, samples dropped)."""
     n = len(fleet)
     window = fleet.path[:, :ADVANCE_WINDOW]
     lateral = fleet.shift[:, :ADVANCE_WINDOW] + offset_m[:, None]
@@ -72,7 +74,7 @@ def advance(graph: LaneGraph, fleet: Fleet, xy: FloatArray, offset_m: FloatArray
     off = d2[np.arange(n), step] > OFF_PATH_M**2
     step[off] = 0
     _shift_left(fleet, step)
-    return off
+    return off, step
 
 
 def _shift_left(fleet: Fleet, step: IntArray) -> None:
