@@ -3,8 +3,10 @@
 The Traffic Manager asks two questions of the road samples every step: "which sample is
 this vehicle on" and "which samples does this obstacle cover". Both are "samples within
 r of each point", answered here from a uniform grid without a Python loop over points.
-The grid is a dense table over the map's extent (a CARLA town is a few 10^4 cells), so a
-cell is found by arithmetic instead of a search; cells hold compressed rows of samples.
+The grid is a dense table over the map's extent (a CARLA town is ~10^5 cells), so a cell
+is found by arithmetic instead of a search; cells hold compressed rows of samples. A query
+looks only at the cells its circle's bounding square touches, so small cells (several per
+radius) keep the candidates few.
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ from numpy.typing import NDArray
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
-PAD = 2
-_OFFSETS = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.int64)
-
 
 @dataclass(frozen=True, slots=True)
 class Hits:
@@ -31,62 +30,78 @@ class Hits:
 
 
 class SampleGrid:
-    """Samples bucketed by square cells of `cell_m`; queries look at the 3 x 3 cells around."""
+    """Samples bucketed by square cells of `cell_m`; radii up to `reach` cells are answered."""
 
-    def __init__(self, xy: FloatArray, cell_m: float) -> None:
+    def __init__(self, xy: FloatArray, cell_m: float, reach: int = 1) -> None:
         self._xy = np.ascontiguousarray(xy[:, :2], dtype=np.float64)
         self._cell = float(cell_m)
+        self._reach = int(reach)
+        self.max_radius_m = self._cell * self._reach
+        pad = self._reach + 1  # empty ring: the block of any clipped query cell is in the table
         n = len(self._xy)
         ij = np.floor(self._xy / self._cell).astype(np.int64) if n else np.zeros((0, 2), np.int64)
-        # a ring of PAD empty cells: the 3 x 3 block of any clipped query cell is in the table
-        self._origin = (ij.min(axis=0) if n else np.zeros(2, np.int64)) - PAD
-        span = (ij.max(axis=0) - self._origin + 1 + PAD) if n else np.full(2, 2 * PAD + 1)
+        self._origin = (ij.min(axis=0) if n else np.zeros(2, np.int64)) - pad
+        span = (ij.max(axis=0) - self._origin + 1 + pad) if n else np.full(2, 2 * pad + 1)
         self._nx, self._ny = int(span[0]), int(span[1])
         key = (ij[:, 0] - self._origin[0]) * self._ny + (ij[:, 1] - self._origin[1])
         order = np.argsort(key, kind="stable")
         self._members = order.astype(np.int64)
-        counts = np.bincount(key, minlength=self._nx * self._ny)
+        counts = np.bincount(key, minlength=self._nx * self._ny + 1)  # the last cell: empty
         self._start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        self._offsets = (_OFFSETS[:, 0] * self._ny + _OFFSETS[:, 1]).astype(np.int64)
+        self._empty = self._nx * self._ny
+        side = np.arange(-self._reach, self._reach + 1, dtype=np.int64)
+        self._dx = np.repeat(side, len(side))  # block offsets, x-major
+        self._dy = np.tile(side, len(side))
         self._mx = np.ascontiguousarray(self._xy[self._members, 0])  # 1-D: fast to gather
         self._my = np.ascontiguousarray(self._xy[self._members, 1])
 
-    def _cells_around(self, x: FloatArray, y: FloatArray) -> IntArray:
-        """(n * 9,) table index of the 3 x 3 cells around each point.
+    def _cells_around(self, x: FloatArray, y: FloatArray, r: FloatArray) -> IntArray:
+        """(n * block,) table index of the cells each point's circle may touch, else empty.
 
         A point off the map is clipped into the empty ring (or next to it): its block
         may then list samples that are far away, which the distance test drops.
         """
-        ix = np.floor(x / self._cell).astype(np.int64) - self._origin[0]
-        iy = np.floor(y / self._cell).astype(np.int64) - self._origin[1]
-        np.clip(ix, 1, self._nx - 2, out=ix)
-        np.clip(iy, 1, self._ny - 2, out=iy)
-        return ((ix * self._ny + iy)[:, None] + self._offsets[None, :]).ravel()
+        lim_x, lim_y = self._nx - 1 - self._reach, self._ny - 1 - self._reach
+        ix = np.clip(
+            np.floor(x / self._cell).astype(np.int64) - self._origin[0], self._reach, lim_x
+        )
+        iy = np.clip(
+            np.floor(y / self._cell).astype(np.int64) - self._origin[1], self._reach, lim_y
+        )
+        lo_x = np.floor((x - r) / self._cell).astype(np.int64) - self._origin[0] - ix
+        hi_x = np.floor((x + r) / self._cell).astype(np.int64) - self._origin[0] - ix
+        lo_y = np.floor((y - r) / self._cell).astype(np.int64) - self._origin[1] - iy
+        hi_y = np.floor((y + r) / self._cell).astype(np.int64) - self._origin[1] - iy
+        dx, dy = self._dx[None, :], self._dy[None, :]
+        touched = (dx >= lo_x[:, None]) & (dx <= hi_x[:, None])
+        touched &= (dy >= lo_y[:, None]) & (dy <= hi_y[:, None])
+        cell = (ix * self._ny + iy)[:, None] + (dx * self._ny + dy)
+        return np.where(touched, cell, self._empty).ravel()
 
     def within(self, points: FloatArray, radius_m: float | FloatArray) -> Hits:
-        """Every sample within `radius_m` (per point or one value, <= cell_m) of each point."""
+        """Every sample within `radius_m` (one per point, or one for all; <= max_radius_m)."""
         n = len(points)
         empty = Hits(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
         if n == 0 or len(self._members) == 0:
             return empty
         xy = np.asarray(points, dtype=np.float64)
         x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
-        cell = self._cells_around(x, y)
+        r = np.broadcast_to(np.asarray(radius_m, dtype=np.float64), (n,))
+        cell = self._cells_around(x, y, r)
         lo = self._start[cell]
         counts = self._start[cell + 1] - lo
-        total = int(counts.sum())
-        if total == 0:
+        nonzero = np.flatnonzero(counts)
+        if len(nonzero) == 0:
             return empty
-        nonzero = counts > 0
         lo, counts = lo[nonzero], counts[nonzero]
-        rows = np.repeat(np.arange(n), 9)[nonzero]
+        total = int(counts.sum())
+        rows = nonzero // len(self._dx)
         run_start = np.cumsum(counts) - counts
         pos = np.arange(total) + np.repeat(lo - run_start, counts)
         rows = np.repeat(rows, counts)
-        dx = self._mx[pos] - x[rows]
-        dy = self._my[pos] - y[rows]
-        d2 = dx * dx + dy * dy
-        r = np.asarray(radius_m, dtype=np.float64)
-        r2 = r * r if r.ndim == 0 else (r * r)[rows]
+        ddx = self._mx[pos] - x[rows]
+        ddy = self._my[pos] - y[rows]
+        d2 = ddx * ddx + ddy * ddy
+        r2 = (r * r)[rows]
         keep = d2 <= r2
         return Hits(rows[keep], self._members[pos[keep]], d2[keep])

@@ -80,8 +80,9 @@ def find_ahead(
     if len(entry) == 0:
         return Ahead(along, speed, which)
     point = hits.row[hit]
-    px, py = geom.points[..., 0].ravel()[entry], geom.points[..., 1].ravel()[entry]
-    tx, ty = geom.tangent[..., 0].ravel()[entry], geom.tangent[..., 1].ravel()[entry]
+    points, tangent = geom.points.reshape(-1), geom.tangent.reshape(-1)  # views: (x, y) pairs
+    px, py = points[2 * entry], points[2 * entry + 1]
+    tx, ty = tangent[2 * entry], tangent[2 * entry + 1]
     rx, ry = pts[:, 0][point] - px, pts[:, 1][point] - py
     lon = rx * tx + ry * ty
     lat = np.abs(ry * tx - rx * ty)
