@@ -9,6 +9,7 @@ the other tests/test_tm_behaviour_*.py files too.
 
 from __future__ import annotations
 
+import itertools
 import socket
 from types import TracebackType
 
@@ -145,7 +146,7 @@ def test_force_lane_change_moves_the_vehicle_smoothly_into_the_next_lane(
     assert start[1] != left.lane_id and end == (left.road_id, left.lane_id)
     deviation = [d for _, d in offsets]
     assert max(deviation) > 1.0, "no lateral transition was seen"
-    assert all(abs(b - a) < 0.4 for a, b in zip(deviation, deviation[1:], strict=False)), (
+    assert all(abs(b - a) < 0.4 for a, b in itertools.pairwise(deviation)), (
         "the lateral offset jumped"
     )
     assert deviation[-1] < 0.3, "the vehicle did not settle on the new lane's centre"

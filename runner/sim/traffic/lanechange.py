@@ -44,6 +44,7 @@ ROOM_M = 5.0  # wanted room ahead of and behind the vehicle in the target lane
 ROOM_HEADWAY_S = 1.0
 ROOM_CLOSING_S = 3.0
 DONE_SHIFT_M = 0.1  # a remaining shift below this ends the manoeuvre
+LEAD_SHARE = 0.6  # the leader must be this share of the blend away: clear of it by then
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +214,7 @@ def _feasible(
     ok &= valid[:, -1] | (along.max(axis=1, where=valid, initial=0.0) > length[rows] + 5.0)
     ok &= _room(graph, rows, np.maximum(target, 0), ctx, fleet)
     lead_gap = ctx.ahead.along_m[rows] - fleet.f("front_m")[rows]
-    ok &= lead_gap > 0.4 * length[rows]
+    ok &= lead_gap > LEAD_SHARE * length[rows]
     return ok, target
 
 
