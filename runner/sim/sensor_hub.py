@@ -157,18 +157,19 @@ class SensorHub(StepObserver):
         return self._map
 
     def renderer(self) -> Renderer:
-        """One renderer per map, built on first need, on the GL thread."""
+        """The renderer, built on first need on the GL thread, switched to the current map."""
         loaded = self.loaded_map()
         name = loaded.source.name
-        if self._renderer is None or self._renderer_map != name:
+        if self._renderer is None:
             from runner.sim.render.context import describe
             from runner.sim.render.renderer import Renderer
 
-            if self._renderer is not None:  # a map change: free the old context's memory
-                self._renderer.ctx.release()  # (each renderer owns a standalone context)
             self._renderer = Renderer(loaded.carla_map, name, gl_backend=self._gl_backend)
-            self._renderer_map = name
             log.info("renderer on %s for %s", describe(self._renderer.ctx), name)
+        elif self._renderer_map != name:  # one context for the server's life (no leak)
+            self._renderer.load_scene(loaded.carla_map, name)
+            log.info("renderer now draws %s", name)
+        self._renderer_map = name
         return self._renderer
 
     def submit_gl(self, work: Callable[[], None], stream_ids: list[int]) -> None:

@@ -21,6 +21,7 @@ from types import TracebackType
 from runner.catalog import DEFAULT_MAP
 from runner.settings import Settings
 from runner.sim.handlers import Services, dispatch
+from runner.sim.memory import limit_malloc_arenas
 from runner.sim.process import READY_PREFIX
 from runner.sim.profiling import TIMER
 from runner.sim.protocol.rpc import Connection, RpcServer
@@ -198,6 +199,7 @@ def serve_forever(
     logging.basicConfig(level=env.sim_log_level, format="%(asctime)s %(name)s: %(message)s")
     if env.sim_profile:
         TIMER.enable()
+    limit_malloc_arenas()  # before the server's threads start allocating
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     parent = env.sim_parent_pid or 0

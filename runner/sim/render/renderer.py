@@ -102,7 +102,6 @@ class Renderer:
         ctx: moderngl.Context | None = None,
         gl_backend: str = "egl",
     ) -> None:
-        self.scene: StaticScene = scene_for(carla_map, map_name)
         self.ctx = ctx or create_context(gl_backend)
         frag = _shader("scene_frag.glsl")
         self._static = self.ctx.program(
@@ -115,16 +114,32 @@ class Renderer:
             vertex_shader=_shader("sky_vert.glsl"), fragment_shader=_shader("sky_frag.glsl")
         )
         self._sky_vao = self.ctx.vertex_array(self._sky, [])
-        self._world = self._static_vao(self.scene.world)
-        self._lights = self._static_vao(self.scene.traffic_lights)
+        self._scene_gl: list[moderngl.Buffer | moderngl.VertexArray] = []
+        self.load_scene(carla_map, map_name)
         self._shapes = {name: self._shape_vao(mesh) for name, mesh in _unit_shapes().items()}
         self._targets: dict[tuple[int, int], _Targets] = {}
+
+    def load_scene(self, carla_map: Any, map_name: str) -> None:
+        """Draw another map from now on, in the same context with the same programs.
+
+        A map change swaps only the static scene's buffers: creating a GL context (and
+        compiling its shaders) per map leaks native memory in Mesa's llvmpipe, about
+        8 MB per switch, which a long-lived server cannot afford.
+        """
+        for obj in self._scene_gl:
+            obj.release()
+        self._scene_gl = []
+        self.scene: StaticScene = scene_for(carla_map, map_name)
+        self._world = self._static_vao(self.scene.world)
+        self._lights = self._static_vao(self.scene.traffic_lights)
 
     def _static_vao(self, mesh: TiledMesh) -> tuple[TiledMesh, moderngl.VertexArray | None]:
         if len(mesh.vertices) == 0:
             return mesh, None
         vbo = self.ctx.buffer(mesh.vertices.tobytes())
-        return mesh, self.ctx.vertex_array(self._static, [(vbo, *_VERTEX_FORMAT)])
+        vao = self.ctx.vertex_array(self._static, [(vbo, *_VERTEX_FORMAT)])
+        self._scene_gl += [vao, vbo]
+        return mesh, vao
 
     def _shape_vao(self, mesh: MeshBuilder) -> tuple[moderngl.Buffer, moderngl.VertexArray]:
         vbo = self.ctx.buffer(mesh.vertices().tobytes())
