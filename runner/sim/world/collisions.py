@@ -7,6 +7,7 @@ closing speed along the contact normal times the reduced mass, in N·s as CARLA 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -113,7 +114,7 @@ def _candidate_pairs(actors: Sequence[Actor]) -> list[tuple[int, int]]:
     Each box is sorted by its centre's x; a box can only meet those whose x lies within
     the sum of the two radii, at most its own radius plus the largest one.
     """
-    rows = [
+    values = itertools.chain.from_iterable(
         (
             a.transform.x,
             a.transform.y,
@@ -124,8 +125,8 @@ def _candidate_pairs(actors: Sequence[Actor]) -> list[tuple[int, int]]:
             a.bounding_box.extent[1],
         )
         for a in actors
-    ]
-    data = np.array(rows, dtype=np.float64).reshape(len(rows), 7)
+    )
+    data = np.fromiter(values, np.float64, 7 * len(actors)).reshape(len(actors), 7)
     yaw = np.radians(data[:, 2])
     ux, uy = np.cos(yaw), np.sin(yaw)
     cx = data[:, 0] + data[:, 3] * ux - data[:, 4] * uy

@@ -9,6 +9,7 @@ the stop line of the traffic light controlling it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -284,7 +285,7 @@ class RoadState:
         if not live:
             self._memo.clear()
             return
-        rows = [
+        values = itertools.chain.from_iterable(
             (
                 a.transform.x,
                 a.transform.y,
@@ -293,8 +294,8 @@ class RoadState:
                 a.bounding_box.center[0] + a.bounding_box.extent[0],
             )
             for a in live
-        ]
-        data = np.array(rows, dtype=np.float64).reshape(len(live), 5)
+        )
+        data = np.fromiter(values, np.float64, 5 * len(live)).reshape(len(live), 5)
         index = self._index
         sample = index.query(data[:, :3]).index
         on_road = sample >= 0

@@ -10,6 +10,7 @@ all moving vehicles is fetched in one batched `RoadIndex` query.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -218,7 +219,8 @@ def _read(a: Actor) -> tuple[float, ...]:
 
 def _advance(actors: list[Actor], rows: _Rows, ground: GroundQuery, dt_s: float) -> None:
     """One bicycle step for every row, then the road surface under those that moved."""
-    data = np.array([_read(a) for a in actors], dtype=np.float64).reshape(len(actors), _COLUMNS)
+    read = itertools.chain.from_iterable(_read(a) for a in actors)  # fromiter: 2x np.array
+    data = np.fromiter(read, np.float64, len(actors) * _COLUMNS).reshape(len(actors), _COLUMNS)
     x, y, z, pitch_deg, yaw_deg, roll_deg, v0 = (data[:, k] for k in range(7))
     throttle, steer_in, brake = data[:, 7], data[:, 8], data[:, 9]
     hand, reverse, manual, cv_on = (data[:, k] > 0.5 for k in (10, 11, 12, 13))
