@@ -12,6 +12,7 @@ import carla
 import pytest
 
 from runner.sim.process import EmbeddedServer
+from tests.conftest import require_town
 from tests.test_tm_behaviour import Scene
 
 
@@ -115,3 +116,39 @@ def test_next_actions_are_empty_through_the_0916_remote(
         scene.tick(20)
         assert scene.tm.get_next_action(car) == ["Void", None]
         assert scene.tm.get_all_actions(car) == []
+
+
+def _approach_speeds(scene: Scene, ignore_pct: float) -> tuple[float, bool]:
+    """(lowest speed once under way before the junction, whether it entered the junction)."""
+    mark = next(m for m in scene.road.get_all_landmarks() if m.type == "206")
+    lane = mark.get_lane_validities()[0][0]
+    guarded = scene.road.get_waypoint_xodr(mark.road_id, lane, mark.s)
+    start = guarded.previous(40.0)[0]
+    car = scene.autopilot(start.transform)
+    scene.tm.ignore_signs_percentage(car, ignore_pct)
+    scene.tm.ignore_lights_percentage(car, 100.0)
+    lowest, going, entered = float("inf"), False, False
+    for _ in range(300):
+        scene.tick()
+        speed = car.get_velocity().length()
+        going |= speed > 3.0
+        if scene.road.get_waypoint(car.get_location()).is_junction:
+            entered = True
+            break
+        if going:
+            lowest = min(lowest, speed)
+    return lowest, entered
+
+
+@pytest.mark.timeout(180)
+def test_stop_signs_stop_vehicles_unless_ignored(
+    server: EmbeddedServer, client: carla.Client
+) -> None:
+    """Town05 is the only town here with stop signs (see runner/sim/traffic/signs.py)."""
+    require_town("Town05")
+    with Scene(client, town="Town05") as scene:
+        stopping = _approach_speeds(scene, 0.0)
+    with Scene(client, town="Town05") as scene:
+        running = _approach_speeds(scene, 100.0)
+    assert stopping[1] and stopping[0] < 0.3, stopping
+    assert running[1] and running[0] > 1.0, running

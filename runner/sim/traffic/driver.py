@@ -25,6 +25,7 @@ from runner.sim.traffic import (
     routes,
     sensing,
     signals,
+    signs,
 )
 from runner.sim.traffic.fleet import BoolArray, Fleet, FloatArray, IntArray
 from runner.sim.traffic.graph import LaneGraph, lane_graph
@@ -56,6 +57,7 @@ class Driver:
         self._targets = routes.Targets()
         self._per: list[VehicleSettings] = []
         self._knobs = Knobs([], [])
+        self._stops: BoolArray = np.zeros(0, dtype=bool)
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _follow_world(self, seed: int | None) -> LaneGraph:
@@ -65,6 +67,7 @@ class Driver:
         episode = self._world.episode()
         if episode.id != self._episode_id or self._graph is None:
             self._graph = lane_graph(self._world.loaded_map())
+            self._stops = signs.stop_entries(self._world.loaded_map(), self._graph)
             self._episode_id = episode.id
             self._fleet = Fleet()
             self._admission.clear()
@@ -294,7 +297,11 @@ class Driver:
             geom.along[np.arange(len(fleet)), fleet.i("length") - 1] - front,
             np.inf,
         )
-        stop_gap = np.minimum(np.minimum(light_gap, junction_gap), end_gap) - STOP_GAP_M
+        sign_gap = signs.stop_gaps(
+            graph, self._stops, fleet, approach, state.speed, knobs, self._rng, dt_s
+        )
+        stop_gap = np.minimum(np.minimum(light_gap, junction_gap), end_gap)
+        stop_gap = np.minimum(stop_gap, sign_gap) - STOP_GAP_M
         use_stop = stop_gap < gap
         return sensing.Look(
             gap=np.where(use_stop, stop_gap, gap),

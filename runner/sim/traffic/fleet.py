@@ -55,6 +55,7 @@ _INT_COLUMNS = (
     "path_cursor",  # set_path targets reached
     "path_seen",
     "sign_run",  # run whose stop sign this vehicle has served (or decided to run), -1
+    "sign_seen",  # run whose stop sign ignore_signs_percentage was rolled for, -1
 )
 _BOOL_COLUMNS = ("ignore_light", "ignore_junction", "dormant", "committed", "ignore_sign")
 
@@ -117,6 +118,7 @@ class Fleet:
             "light_slot_seen": -1,
             "entry_run_seen": -1,
             "sign_run": -1,
+            "sign_seen": -1,
         }
         self.actors.append(actor)
         row = np.full((1, HORIZON), start_sample, np.int64)
