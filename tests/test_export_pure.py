@@ -76,6 +76,17 @@ def test_touching_instances_stay_apart_and_crowd_is_optional() -> None:
     assert instance_instances(image, TABLE, min_px=500)[0].instance_id == 300
 
 
+def test_a_frame_without_any_wanted_object_has_no_annotations() -> None:
+    """Found on a GPU run: an empty frame made pycocotools raise (IndexError)."""
+    image = _instance_image(np.full((60, 80), ROAD, dtype=np.int64), np.zeros((60, 80), np.int64))
+    assert instance_instances(image, TABLE, min_px=1) == []
+    assert semantic_instances(image, TABLE, min_px=1) == []
+    tags = np.full((60, 80), ROAD, dtype=np.int64)
+    tags[0:2, 0:2] = CAR
+    small = _instance_image(tags, np.full((60, 80), 5, dtype=np.int64))
+    assert instance_instances(small, TABLE, min_px=500) == []
+
+
 def test_semantic_fallback_merges_touching_objects_and_is_marked() -> None:
     tags = np.full((60, 80), ROAD, dtype=np.int64)
     tags[10:30, 10:60] = CAR

@@ -155,6 +155,8 @@ class _Groups:
         source: str,
     ) -> list[Instance]:
         order = sorted(wanted.tolist(), key=lambda k: (categories[k], -self.areas[k]))
+        if not order:  # pycocotools cannot encode an empty list (IndexError)
+            return []
         counts = [self._counts(k) for k in order]
         size = [self.height, self.width]
         rles = mask_utils.frPyObjects([{"counts": c, "size": size} for c in counts], *size)
