@@ -17,6 +17,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -63,7 +64,7 @@ def _compiled(args: argparse.Namespace) -> Plan:
 
     sets = getattr(args, "set", [])
     scenario = load_scenario_with_overrides(args.file, sets, maps_dirs=_maps_dirs(args))
-    plan = compile_plan(scenario, source=Path(args.file))
+    plan = replace(compile_plan(scenario, source=Path(args.file)), overrides=tuple(sets))
     return retarget(plan, args.host, args.port)
 
 

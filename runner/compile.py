@@ -13,6 +13,7 @@ Seed rule: the master seed is fanned out as
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def compile_plan(scenario: Scenario, *, source: Path | None = None) -> Plan:
         source=None if source is None else str(source),
         seeds=seeds,
         steps=tuple(steps),
+        resolved_scenario=json.dumps(scenario.model_dump(mode="json"), sort_keys=True),
     )
 
 

@@ -89,6 +89,8 @@ def file_sha256(path: Path) -> str | None:
 def reproduce_command(plan: Plan, record: RunRecord) -> str:
     """The command line that runs the same scenario against the same kind of server."""
     args = ["scenario", "run", plan.source or f"<{plan.name}>"]
+    for override in plan.overrides:
+        args += ["--set", override]
     if not record.server.get("embedded", True):
         args += ["--host", str(record.server["host"]), "--port", str(record.server["port"])]
     return shlex.join(args)
@@ -106,6 +108,9 @@ def build_manifest(plan: Plan, record: RunRecord) -> dict[str, Any]:
             "name": plan.name,
             "file": plan.source,
             "sha256": None if source is None else file_sha256(source),
+            "overrides": list(plan.overrides),
+            "resolved": json.loads(plan.resolved_scenario),
+            "resolved_sha256": hashlib.sha256(plan.resolved_scenario.encode()).hexdigest(),
         },
         "seed": plan.seeds.master,
         "server": record.server,

@@ -222,6 +222,10 @@ class Plan:
     source: str | None
     seeds: Seeds
     steps: tuple[Step, ...]
+    resolved_scenario: str = "{}"
+    """The validated scenario as canonical JSON (defaults filled, overrides applied)."""
+    overrides: tuple[str, ...] = ()
+    """The `--set PATH=VALUE` overrides it was loaded with, for the reproduce command."""
 
     def steps_of(self, kind: type[S]) -> tuple[S, ...]:
         """The steps of one class, in plan order."""
