@@ -1,9 +1,12 @@
 """One Traffic Manager step for every registered vehicle of every port, before physics.
 
-Order: follow the world (episode, map, registrations), keep each path under its vehicle
-and grow it, look ahead (obstacles, lights, junctions, dead ends), choose an acceleration
-(IDM) and a steering input (pure pursuit), and write the controls. Lane changes, hybrid
-physics and vehicle lights are separate modules called from here.
+Order: follow the world (episode, map, registrations) and read the settings (again only
+after a TM call or a change of vehicles), respawn and switch hybrid physics by distance
+to the hero (`hybrid.py`), keep each path under its vehicle and grow it (branches chosen
+at random or by set_route / set_path, `routes.py`), look ahead (obstacles, lights,
+stop signs, junctions, dead ends), start lane changes (`lanechange.py`), choose an
+acceleration (IDM) and a steering input (pure pursuit), write the controls (dormant
+vehicles are moved instead), and set the vehicle lights (`lights.py`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class PortView(Protocol):
     port: int
     settings: TmSettings
     members: set[int]
+    generation: int  # grows with every TM call on the port (settings may have changed)
 
 
 class Driver:
@@ -57,6 +61,8 @@ class Driver:
         self._targets = routes.Targets()
         self._per: list[VehicleSettings] = []
         self._knobs = Knobs([], [])
+        self._tm: list[TmSettings] = []
+        self._settings_key: object = None
         self._stops: BoolArray = np.zeros(0, dtype=bool)
 
     # -- bookkeeping ---------------------------------------------------------------------
@@ -116,9 +122,13 @@ class Driver:
         fleet = self._fleet
         if len(fleet) == 0 or dt_s <= 0.0:
             return
-        per = self._per = [settings_of[int(v)].vehicle(int(v)) for v in fleet.ids]
-        tm = [settings_of[int(v)] for v in fleet.ids]
-        knobs = self._knobs = Knobs(tm, per)
+        key = (tuple((p.port, p.generation, id(p.settings)) for p in ports), fleet.ids.tobytes())
+        if key != self._settings_key:  # settings or rows changed: read them again
+            self._per = [settings_of[int(v)].vehicle(int(v)) for v in fleet.ids]
+            self._tm = [settings_of[int(v)] for v in fleet.ids]
+            self._knobs = Knobs(self._tm, self._per)
+            self._settings_key = key
+        per, tm, knobs = self._per, self._tm, self._knobs
         replan = routes.refresh(graph, fleet, per, knobs, self._targets)
         state = sensing.State.of(fleet.actors)
         dormant = self._hybrid(graph, tm, knobs, state)
@@ -236,6 +246,8 @@ class Driver:
         )
         want, forced = lanechange.wishes(fleet, knobs, ctx, self._rng, dt_s)
         started = lanechange.apply(graph, fleet, want, forced, per, ctx, geom, dt_s)
+        if forced.any():
+            self._settings_key = None  # a forced change may have been used up
         if len(started) == 0:
             return geom
         paths.extend(graph, fleet, self._choose)

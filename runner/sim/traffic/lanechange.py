@@ -44,6 +44,7 @@ ROOM_M = 5.0  # wanted room ahead of and behind the vehicle in the target lane
 ROOM_HEADWAY_S = 1.0
 ROOM_CLOSING_S = 3.0
 DONE_SHIFT_M = 0.1  # a remaining shift below this ends the manoeuvre
+RETRY_S = 0.5  # a change found unsafe is looked at again after this
 LEAD_SHARE = 0.6  # the leader must be this share of the blend away: clear of it by then
 
 
@@ -180,6 +181,8 @@ def apply(
             started.append(go)
         # an auto overtake that cannot go left tries the right; forced ones keep waiting
         retry = rows[~ok]
+        wait = fleet.f("lane_change_wait_s")
+        wait[retry] = np.where(forced[retry], 0.0, RETRY_S)
         pending[retry] = NONE
         if other != NONE:
             auto_retry = retry[~forced[retry] & (fleet.f("slow_lead_s")[retry] > 0.0)]

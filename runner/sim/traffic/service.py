@@ -40,6 +40,7 @@ class TmPort:
         self.port = port
         self.settings = TmSettings()
         self.members: set[int] = set()
+        self.generation = 0  # bumped by every call: the driver re-reads settings then
         self._service = service
 
     def register(self, actor_ids: list[int]) -> None:
@@ -111,7 +112,9 @@ class TrafficService:
                 f" with argument count {len(params)}."
             )
         with self._lock:
-            handler(self._ports[port], *params)
+            tm = self._ports[port]
+            tm.generation += 1
+            handler(tm, *params)
 
     # -- the SetAutopilot batch command ----------------------------------------------------
     def set_autopilot(self, actor_id: int, enabled: bool) -> None:
