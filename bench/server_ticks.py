@@ -10,7 +10,9 @@ with our TM. No cameras.
 
 Town03 has about 265 spawn points. Beyond them cars stand on lane samples of
 `Map.generate_waypoints(SPACING_M)`: driving lanes outside junctions, each at least
-`CLEAR_M` from every position already taken, lifted like CARLA's spawn points.
+`CLEAR_M` along its lane (or `CLEAR_SIDE_M` across it) from every position already
+taken, lifted like CARLA's spawn points; a spawn that still collides is left out and the
+table says how many cars stood.
 Spawning uses `apply_batch_sync(cmds, False)` and a tick, never `(cmds, True)`.
 
     python bench/server_ticks.py [--ticks 600] [--cars 0 50 200 500] [--tm server client]
@@ -34,7 +36,8 @@ from tm_soak import CLIENT_TM_ENV, result_of, run_watched  # noqa: E402
 MAPS = ROOT.parent / "shared" / "maps"
 TM_PORT = 8765
 SPACING_M = 4.0
-CLEAR_M = 9.0  # centre to centre: longer than any car, so no two boxes touch
+CLEAR_M = 9.0  # along the lane, centre to centre: longer than any car
+CLEAR_SIDE_M = 2.5  # across it: the next lane (about 3.5 m away) is free to use
 LIFT_M = 0.5
 WARMUP_TICKS = 30
 LABELS = {"server": "our TM", "client": "in-client TM"}
@@ -51,18 +54,20 @@ def positions(world: object, count: int) -> list[object]:
     random.Random(0).shuffle(points)
     if count <= len(points):
         return list(points[:count])
-    taken = [(p.location.x, p.location.y) for p in points]
+    chosen: list[carla.Transform] = list(points)
+    xy = np.array([(p.location.x, p.location.y) for p in points])
     extra = [w for w in road.generate_waypoints(SPACING_M) if not w.is_junction]
     random.Random(1).shuffle(extra)
-    chosen: list[carla.Transform] = list(points)
-    xy = np.array(taken)
     for wp in extra:
         if len(chosen) >= count:
             break
-        loc = wp.transform.location
-        if np.min(np.hypot(xy[:, 0] - loc.x, xy[:, 1] - loc.y)) < CLEAR_M:
-            continue
         t = wp.transform
+        loc, yaw = t.location, np.radians(t.rotation.yaw)
+        rel = xy - (loc.x, loc.y)
+        along = rel[:, 0] * np.cos(yaw) + rel[:, 1] * np.sin(yaw)
+        across = -rel[:, 0] * np.sin(yaw) + rel[:, 1] * np.cos(yaw)
+        if np.any((np.abs(along) < CLEAR_M) & (np.abs(across) < CLEAR_SIDE_M)):
+            continue  # a car already stands in this lane (or across it) too close
         chosen.append(carla.Transform(carla.Location(loc.x, loc.y, loc.z + LIFT_M), t.rotation))
         xy = np.vstack([xy, [loc.x, loc.y]])
     return chosen
