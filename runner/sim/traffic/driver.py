@@ -184,8 +184,10 @@ class Driver:
         hero_xy: FloatArray,
         state: sensing.State,
     ) -> None:
-        if not self._knobs.any("respawn") or len(hero_xy) == 0:
+        if not self._knobs.any("respawn"):
             return
+        centre = hero_xy if len(hero_xy) else np.zeros((1, 2))  # CARLA: the origin, no hero
+        far = hero_m if len(hero_xy) else hybrid.hero_distance(state.xy, centre)
         vehicles = [
             (a.transform.x, a.transform.y)
             for a in self._world.episode().actors.values()
@@ -193,13 +195,14 @@ class Driver:
         ]
         others = np.array(vehicles, dtype=np.float64).reshape(len(vehicles), 2)
         spawn = self._world.loaded_map().spawn_points
-        moved = hybrid.respawn(graph, self._fleet, tm, hero_m, hero_xy, spawn, others, self._rng)
+        moved = hybrid.respawn(graph, self._fleet, tm, far, centre, spawn, others, self._rng)
         for row in moved.tolist():
             t = self._fleet.actors[row].transform
             state.xy[row] = (t.x, t.y)
             state.yaw[row] = state.heading[row] = np.radians(t.yaw)
             state.speed[row] = 0.0
-            hero_m[row] = hybrid.hero_distance(state.xy[row : row + 1], hero_xy)[0]
+            if len(hero_xy):
+                hero_m[row] = hybrid.hero_distance(state.xy[row : row + 1], hero_xy)[0]
 
     def _keep_paths(
         self, graph: LaneGraph, state: sensing.State, offset: FloatArray, replan: IntArray

@@ -13,7 +13,7 @@ Respawn (`set_respawn_dormant_vehicles(True)`): a vehicle farther from the hero 
 upper bound of `set_boundaries_respawn_dormant_vehicles` is put on a random free spawn
 point whose distance from the hero lies within [lower, upper]. CARLA does this to
 vehicles its large-map streaming made dormant; this world streams nothing, so the upper
-bound plays that part. Without a hero nothing is respawned.
+bound plays that part. Without a hero the map's origin stands in for it, as in CARLA.
 """
 
 from __future__ import annotations
@@ -152,6 +152,7 @@ def respawn(
         sample = paths.locate(graph, xy, yaw)
         placed = sample >= 0
         paths.reset_rows(fleet, found[placed], sample[placed])
+        fleet.f("z_off")[found] = 0.0  # a vehicle's origin rests on the road
     return found
 
 
