@@ -119,18 +119,19 @@ def set_osm_mode(tm: PortControl, mode: bool) -> None:
 # -- speeds and distances --------------------------------------------------------------------
 @tm_rpc("set_global_percentage_speed_difference")
 def set_global_percentage_speed_difference(tm: PortControl, pct: float) -> None:
-    tm.settings.speed_difference_pct = float(pct)
+    tm.settings.speed_difference_pct = min(100.0, float(pct))
 
 
 @tm_rpc("set_percentage_speed_difference")
 def set_percentage_speed_difference(tm: PortControl, actor: Any, pct: float) -> None:
     v = _vehicle(tm, actor)
-    v.speed_difference_pct, v.desired_speed_kmh = float(pct), None
+    v.speed_difference_pct, v.desired_speed_kmh = min(100.0, float(pct)), None
 
 
 @tm_rpc("set_desired_speed")
 def set_desired_speed(tm: PortControl, actor: Any, speed_kmh: float) -> None:
-    _vehicle(tm, actor).desired_speed_kmh = float(speed_kmh)
+    v = _vehicle(tm, actor)
+    v.desired_speed_kmh, v.speed_difference_pct = max(0.0, float(speed_kmh)), None
 
 
 @tm_rpc("set_global_distance_to_leading_vehicle")
@@ -249,12 +250,19 @@ def remove_imported_route(tm: PortControl, actor: int, remove_path: bool) -> Non
 
 @tm_rpc("get_next_action")
 def get_next_action(tm: PortControl, actor: int) -> None:
-    """The 0.9.16 remote discards the answer and returns an empty action to Python."""
+    """Nothing to answer: the protocol carries no action.
+
+    CARLA 0.9.16's TrafficManagerServer binds this call as returning void, and the
+    remote (TrafficManagerRemote::GetNextAction) returns a default-constructed Action
+    whatever comes back, so Python always sees `['Void', None]` from a remote TM
+    (tests/test_tm_behaviour_modes.py). Only the in-client TM
+    (`--client-traffic-manager`) reports real actions.
+    """
 
 
 @tm_rpc("get_all_actions")
 def get_all_actions(tm: PortControl, actor: int) -> None:
-    """As get_next_action: the remote returns an empty buffer whatever we answer."""
+    """As get_next_action: a remote TM's `get_all_actions` is always `[]` in 0.9.16."""
 
 
 # -- hybrid physics and dormant vehicles --------------------------------------------------------
