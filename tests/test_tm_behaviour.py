@@ -206,3 +206,22 @@ def _ahead_of(car: carla.Actor, other: carla.Actor, start: carla.Transform) -> b
     f = start.get_forward_vector()
     c, o = car.get_location() - start.location, other.get_location() - start.location
     return c.x * f.x + c.y * f.y > o.x * f.x + o.y * f.y
+
+
+@pytest.mark.timeout(120)
+def test_a_forced_lane_change_waits_while_the_target_lane_is_occupied(
+    server: EmbeddedServer, client: carla.Client
+) -> None:
+    with Scene(client) as scene:
+        point, left = spawn_on_straight(scene.road, "left", ahead_m=70.0)
+        blocker = scene.parked(left.next(4.0)[0].transform)  # beside it, a little ahead
+        car = scene.autopilot(point)
+        scene.tm.force_lane_change(car, True)
+        beside = []
+        for _ in range(140):
+            scene.tick()
+            gap = car.get_location().distance(blocker.get_location())
+            beside.append((gap, lane_of(scene.road, car)[1]))
+        end = lane_of(scene.road, car)
+    assert all(lane != left.lane_id for gap, lane in beside if gap < 9.0), beside
+    assert end == (left.road_id, left.lane_id), "the change never happened once clear"
