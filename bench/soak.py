@@ -3,7 +3,9 @@
 Each run is `python -m runner run` (a separate process, as users run it) with a random
 rig (1-3 cameras sharing a pose, sometimes LiDAR, GNSS, IMU, collision), random
 Traffic Manager traffic and map, and one fault: none, an exception at a random tick,
-SIGINT or SIGTERM at a random moment, or a tick that never returns (the watchdog).
+SIGINT or SIGTERM at a random moment, or a tick that never returns (the watchdog); or,
+instead of the runner, a plain script tearing its rig down in one of the orders of
+tests/test_teardown_orders.py.
 After every run a fresh client checks the server: no vehicle, sensor or prop left,
 asynchronous mode. The server's memory is read from /proc after a warm-up.
 
@@ -36,10 +38,14 @@ import carla
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from runner.sim.process import EmbeddedServer  # noqa: E402
+from tests.test_teardown_orders import SAFE_ORDERS  # noqa: E402
 
 RUN_TIMEOUT_S = 120.0
 RUN_KINDS = ("vehicle", "sensor", "static")
-FAULTS = ("none", "exception", "sigint", "sigterm", "stall")
+FAULTS = ("none", "exception", "sigint", "sigterm", "stall", "teardown")
+TEARDOWN_ORDERS = (*SAFE_ORDERS, "parent_first")
+"""A "teardown" run is a plain CARLA script instead of the runner: one of the
+teardown orders of tests/test_teardown_orders.py, against the same server."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,9 @@ def one_run(
         env["RUNNER_TICK_DEADLINE_S"] = "2"
     command = [sys.executable, "-m", "runner", "run", str(path), "--out", str(out / "runs")]
     command += ["--host", server.host, "--port", str(server.port)]
+    if fault == "teardown":
+        order = rng.choice(TEARDOWN_ORDERS)
+        command = [sys.executable, "-m", "tests.test_teardown_orders", order, str(server.port)]
     started = time.monotonic()
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
