@@ -6,6 +6,7 @@ the only decisions; `Chooser` makes them (random, or following a set_path / set_
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ class PathGeometry:
     tangent: FloatArray  # (N, K, 2)
     along: FloatArray  # (N, K) distance from the vehicle to each point, along the path
     valid: BoolArray  # (N, K) point is on the path (not padding past a dead end)
+    turn: FloatArray  # (N, K - 1) heading change from each point to the next [rad]
 
 
 def locate(graph: LaneGraph, xy: FloatArray, yaw_rad: FloatArray) -> IntArray:
@@ -66,7 +68,9 @@ def advance(
     n = len(fleet)
     window = fleet.path[:, :ADVANCE_WINDOW]
     lateral = fleet.shift[:, :ADVANCE_WINDOW] + offset_m[:, None]
-    pts = graph.pos[window][..., :2] + lateral[..., None] * graph.right[window]
+    pts = np.take(_plane(graph), window, axis=0) + lateral[..., None] * np.take(
+        graph.right, window, axis=0
+    )
     d2 = ((pts - xy[:, None, :]) ** 2).sum(axis=2)
     length = fleet.i("length")
     d2[np.arange(ADVANCE_WINDOW)[None, :] >= length[:, None]] = np.inf
@@ -131,11 +135,29 @@ def dead_end(graph: LaneGraph, fleet: Fleet) -> BoolArray:
 def geometry(graph: LaneGraph, fleet: Fleet, xy: FloatArray, offset_m: FloatArray) -> PathGeometry:
     path = fleet.path
     lateral = fleet.shift + offset_m[:, None]
-    points = graph.pos[path][..., :2] + lateral[..., None] * graph.right[path]
-    tangent = graph.fwd[path]
-    hop = np.linalg.norm(np.diff(points, axis=1), axis=2)
-    cum = np.concatenate([np.zeros((len(fleet), 1)), np.cumsum(hop, axis=1)], axis=1)
+    # np.take, not graph.pos[path]: for (N, K) indices it is about 20 times faster
+    points = np.take(_plane(graph), path, axis=0)
+    if lateral.any():
+        points += lateral[..., None] * np.take(graph.right, path, axis=0)
+    tangent = np.take(graph.fwd, path, axis=0)
+    d = np.diff(points, axis=1)
+    hop = np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1])
+    cum = np.zeros(path.shape)
+    np.cumsum(hop, axis=1, out=cum[:, 1:])
     behind = np.einsum("ij,ij->i", xy - points[:, 0], tangent[:, 0])  # vehicle ahead of point 0
     along = cum - behind[:, None]
     valid = np.arange(HORIZON)[None, :] < fleet.i("length")[:, None]
-    return PathGeometry(points, tangent, along, valid)
+    turn = np.diff(np.take(_heading(graph), path), axis=1)
+    turn = (turn + np.pi) % (2.0 * np.pi) - np.pi
+    return PathGeometry(points, tangent, along, valid, turn)
+
+
+@functools.lru_cache(maxsize=4)
+def _heading(graph: LaneGraph) -> FloatArray:
+    return np.arctan2(graph.fwd[:, 1], graph.fwd[:, 0])
+
+
+@functools.lru_cache(maxsize=4)
+def _plane(graph: LaneGraph) -> FloatArray:
+    """Sample positions in the plane, contiguous (indexing (S, 3)[..., :2] copies more)."""
+    return np.ascontiguousarray(graph.pos[:, :2])

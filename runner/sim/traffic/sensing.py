@@ -83,14 +83,12 @@ LATERAL_COMFORT_MPS2 = 2.5
 
 def curve_speed(geom: paths.PathGeometry, speed: FloatArray) -> FloatArray:
     """Highest speed from which every curve ahead is reached at comfortable lateral accel."""
-    t = geom.tangent
-    heading = np.unwrap(np.arctan2(t[..., 1], t[..., 0]), axis=1)
     ds = np.maximum(np.diff(geom.along, axis=1), 0.2)
-    curvature = np.abs(np.diff(heading, axis=1)) / ds
+    curvature = np.abs(geom.turn) / ds  # heading change per metre
     curvature = np.maximum(curvature, np.roll(curvature, 1, axis=1))  # smooth sample noise
-    v_curve = np.sqrt(LATERAL_COMFORT_MPS2 / np.maximum(curvature, 1e-4))
+    v_curve_sq = LATERAL_COMFORT_MPS2 / np.maximum(curvature, 1e-4)
     dist = np.maximum(geom.along[:, 1:], 0.0)
-    reach = np.sqrt(v_curve**2 + 2.0 * control.COMFORT_DECEL_MPS2 * dist)
+    reach = np.sqrt(v_curve_sq + 2.0 * control.COMFORT_DECEL_MPS2 * dist)
     reach = np.where(geom.valid[:, 1:], reach, np.inf)
     return reach.min(axis=1)
 
