@@ -48,6 +48,7 @@ class Scene:
         self.world.apply_settings(settings)
         self.tm = self.client.get_trafficmanager(self.port)
         self.tm.set_synchronous_mode(True)
+        self.tm.set_random_device_seed(1)  # the same draws every run
         return self
 
     def __exit__(
@@ -225,3 +226,29 @@ def test_a_forced_lane_change_waits_while_the_target_lane_is_occupied(
         end = lane_of(scene.road, car)
     assert all(lane != left.lane_id for gap, lane in beside if gap < 9.0), beside
     assert end == (left.road_id, left.lane_id), "the change never happened once clear"
+
+
+@pytest.mark.timeout(120)
+def test_lane_changes_happen_outside_junctions_only(
+    server: EmbeddedServer, client: carla.Client
+) -> None:
+    with Scene(client) as scene:
+        point, _ = spawn_on_straight(scene.road, "left", ahead_m=20.0)
+        car = scene.autopilot(point)
+        scene.tm.random_left_lanechange_percentage(car, 100.0)
+        scene.tm.random_right_lanechange_percentage(car, 100.0)
+        scene.tm.ignore_lights_percentage(car, 100.0)
+        scene.tm.set_desired_speed(car, 36.0)
+        changes, junction_offsets, last = 0, [], lane_of(scene.road, car)
+        for _ in range(500):
+            scene.tick()
+            wp = scene.road.get_waypoint(car.get_location())
+            if wp.is_junction:
+                junction_offsets.append(car.get_location().distance(wp.transform.location))
+            elif (wp.road_id, wp.lane_id) != last and wp.road_id == last[0]:
+                changes += 1
+            last = (wp.road_id, wp.lane_id)
+    print(f"{changes} lane changes, largest offset in junctions {max(junction_offsets):.2f} m")
+    assert changes >= 2, changes
+    # corner cutting stays within ~0.6 m; a lane change would pass 1.75 m (half a lane)
+    assert junction_offsets and max(junction_offsets) < 1.2, max(junction_offsets)

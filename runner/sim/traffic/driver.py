@@ -247,8 +247,8 @@ class Driver:
             obstacles=look.obstacles,
             own=look.own,
         )
-        want, forced = lanechange.wishes(fleet, knobs, ctx, self._rng, dt_s)
-        started = lanechange.apply(graph, fleet, want, forced, per, ctx, geom, dt_s)
+        want, alt, forced = lanechange.wishes(fleet, knobs, ctx, self._rng, dt_s)
+        started = lanechange.apply(graph, fleet, want, alt, forced, per, ctx, geom, dt_s)
         if forced.any():
             self._settings_key = None  # a forced change may have been used up
         if len(started) == 0:

@@ -90,10 +90,11 @@ def wishes(
     ctx: Context,
     rng: np.random.Generator,
     dt_s: float,
-) -> tuple[IntArray, BoolArray]:
-    """(direction wanted per row, forced) for rows free to start a lane change."""
+) -> tuple[IntArray, IntArray, BoolArray]:
+    """(direction wanted, the other direction if that one is not possible, forced) per row."""
     n = len(fleet)
     want = np.zeros(n, np.int64)
+    alt = np.zeros(n, np.int64)
     force = knobs.f("force_lane_change")
     forced = ~np.isnan(force)
     force_left = forced & (force > 0.5)
@@ -107,14 +108,18 @@ def wishes(
         pr = knobs.f("random_right_pct") / 100.0
         pk = knobs.f("keep_right_pct") / 100.0
         roll = rng.random((n, 3))
-        want[roll_now & (roll[:, 2] < pk)] = RIGHT
-        want[roll_now & (roll[:, 1] < pr)] = RIGHT
-        want[roll_now & (roll[:, 0] < pl)] = LEFT
+        right = roll_now & ((roll[:, 2] < pk) | (roll[:, 1] < pr))
+        left = roll_now & (roll[:, 0] < pl)
+        want[right] = RIGHT
+        want[left] = LEFT
+        alt[left & right] = RIGHT  # both rolls came up: whichever side has a lane
     slow = _held_up(fleet, knobs, ctx, dt_s) & free & ~steered & (want == NONE)
-    want[slow] = LEFT  # overtake on the left, else pass on the right (see `apply`)
+    want[slow], alt[slow] = LEFT, RIGHT  # overtake on the left, else pass on the right
     want[forced] = np.where(force_left[forced], LEFT, RIGHT)
+    alt[forced] = NONE
     forced &= idle
-    return np.where(free | forced, want, NONE), forced
+    go = free | forced
+    return np.where(go, want, NONE), np.where(go, alt, NONE), forced
 
 
 def _held_up(fleet: Fleet, knobs: Knobs, ctx: Context, dt_s: float) -> BoolArray:
@@ -160,6 +165,7 @@ def apply(
     graph: LaneGraph,
     fleet: Fleet,
     want: IntArray,
+    alt: IntArray,
     forced: BoolArray,
     per: list[VehicleSettings],
     ctx: Context,
@@ -170,7 +176,7 @@ def apply(
     started: list[IntArray] = []
     length = blend_length(ctx.speed)
     pending = want.copy()
-    for direction, other in ((LEFT, RIGHT), (RIGHT, NONE)):
+    for direction in (LEFT, RIGHT):
         rows = np.flatnonzero(pending == direction)
         if len(rows) == 0:
             continue
@@ -179,14 +185,14 @@ def apply(
         if len(go):
             _start(graph, fleet, go, target[ok], direction, ctx, length[go])
             started.append(go)
-        # an auto overtake that cannot go left tries the right; forced ones keep waiting
+        # one that cannot go left tries its other side; forced ones keep waiting
         retry = rows[~ok]
         wait = fleet.f("lane_change_wait_s")
         wait[retry] = np.where(forced[retry], 0.0, RETRY_S)
         pending[retry] = NONE
-        if other != NONE:
-            auto_retry = retry[~forced[retry] & (fleet.f("slow_lead_s")[retry] > 0.0)]
-            pending[auto_retry] = other
+        if direction == LEFT:
+            other = retry[alt[retry] == RIGHT]
+            pending[other] = RIGHT
     done = np.concatenate(started) if started else np.zeros(0, np.int64)
     _settle_forced(fleet, per, forced, done, dt_s)
     return done
