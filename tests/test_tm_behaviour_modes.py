@@ -152,3 +152,20 @@ def test_stop_signs_stop_vehicles_unless_ignored(
         running = _approach_speeds(scene, 100.0)
     assert stopping[1] and stopping[0] < 0.3, stopping
     assert running[1] and running[0] > 1.0, running
+
+
+@pytest.mark.timeout(120)
+def test_a_dormant_vehicle_released_by_the_tm_gets_its_physics_back(
+    server: EmbeddedServer, client: carla.Client
+) -> None:
+    with Scene(client) as scene:
+        points = scene.road.get_spawn_points()
+        car = scene.autopilot(points[0])  # no hero: every vehicle of a hybrid TM is dormant
+        scene.tm.set_hybrid_physics_mode(True)
+        scene.tick(40)
+        dormant_speed = car.get_velocity().length()
+        car.set_autopilot(False, scene.port)
+        car.apply_control(carla.VehicleControl(throttle=0.6))
+        scene.tick(40)
+        released_speed = car.get_velocity().length()
+    assert dormant_speed < 0.01 and released_speed > 1.0, (dormant_speed, released_speed)

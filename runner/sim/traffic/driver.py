@@ -96,6 +96,8 @@ class Driver:
         if not keep.all():
             for vid in np.asarray(ids)[~keep].tolist():
                 self._admission.forget(int(vid))
+            for row in np.flatnonzero(~keep & fleet.b("dormant")).tolist():
+                fleet.actors[row].simulate_physics = True  # a vehicle the TM let go drives on
             fleet.keep(keep)
         present = set(fleet.ids.tolist())
         new = [
