@@ -147,14 +147,9 @@ def geometry(graph: LaneGraph, fleet: Fleet, xy: FloatArray, offset_m: FloatArra
     behind = np.einsum("ij,ij->i", xy - points[:, 0], tangent[:, 0])  # vehicle ahead of point 0
     along = cum - behind[:, None]
     valid = np.arange(HORIZON)[None, :] < fleet.i("length")[:, None]
-    turn = np.diff(np.take(_heading(graph), path), axis=1)
+    turn = np.diff(np.take(graph.heading_rad, path), axis=1)
     turn = (turn + np.pi) % (2.0 * np.pi) - np.pi
     return PathGeometry(points, tangent, along, valid, turn)
-
-
-@functools.lru_cache(maxsize=4)
-def _heading(graph: LaneGraph) -> FloatArray:
-    return np.arctan2(graph.fwd[:, 1], graph.fwd[:, 0])
 
 
 @functools.lru_cache(maxsize=4)
