@@ -120,3 +120,19 @@ def test_update_vehicle_lights_sets_beams_brakes_and_blinkers(
     assert stopped & BRAKE, "standing behind the parked car with the brake lights off"
     assert blink & LEFT_BLINKER
     assert untouched == 0, "a vehicle without update_vehicle_lights got lights"
+
+
+@pytest.mark.timeout(120)
+def test_set_path_changes_lanes_to_reach_a_location_on_the_next_lane(
+    server: EmbeddedServer, client: carla.Client
+) -> None:
+    with Scene(client) as scene:
+        point, left = spawn_on_straight(scene.road, "left", ahead_m=70.0)
+        target = left.next(55.0)[0].transform.location
+        car = scene.autopilot(point)
+        scene.tm.set_path(car, [target])
+        nearest = float("inf")
+        for _ in range(300):
+            scene.tick()
+            nearest = min(nearest, car.get_location().distance(target))
+    assert nearest < 1.5, nearest

@@ -249,7 +249,8 @@ class Driver:
             obstacles=look.obstacles,
             own=look.own,
         )
-        want, alt, forced = lanechange.wishes(fleet, knobs, ctx, self._rng, dt_s)
+        wish = routes.lane_wishes(graph, fleet, self._targets) if self._targets.by_vehicle else None
+        want, alt, forced = lanechange.wishes(fleet, knobs, ctx, self._rng, dt_s, wish)
         started = lanechange.apply(graph, fleet, want, alt, forced, per, ctx, geom, dt_s)
         if forced.any():
             self._settings_key = None  # a forced change may have been used up

@@ -90,6 +90,7 @@ def wishes(
     ctx: Context,
     rng: np.random.Generator,
     dt_s: float,
+    path_wish: IntArray | None = None,
 ) -> tuple[IntArray, IntArray, BoolArray]:
     """(direction wanted, the other direction if that one is not possible, forced) per row."""
     n = len(fleet)
@@ -115,6 +116,8 @@ def wishes(
         alt[left & right] = RIGHT  # both rolls came up: whichever side has a lane
     slow = _held_up(fleet, knobs, ctx, dt_s) & free & ~steered & (want == NONE)
     want[slow], alt[slow] = LEFT, RIGHT  # overtake on the left, else pass on the right
+    if path_wish is not None:  # set_path: the lane that leads to the next target
+        want = np.where(steered & (path_wish != NONE), path_wish, want)
     want[forced] = np.where(force_left[forced], LEFT, RIGHT)
     alt[forced] = NONE
     forced &= idle

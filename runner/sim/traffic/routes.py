@@ -1,13 +1,15 @@
 """`set_route` and `set_path`: the choices a vehicle makes at branches, when told.
 
-Only branches are decisions (a sample with several successors), so both APIs come down to
-picking a successor there. A route is one `carla.RoadOption` per junction entered: the
-successor whose junction lane turns that way is taken (none turning that way: a random
-one, and the option is used up all the same). A path is a list of locations: each becomes
-its nearest lane sample, and at a branch the successor with the shortest drive to the next
-target not yet on the planned path is taken (Dijkstra over lane runs, once per target).
-A target counts as reached when the vehicle passes its sample or comes within
-REACHED_M. When the list is used up the vehicle drives randomly again.
+Only branches are decisions (a sample with several successors), so both APIs come down
+to picking a successor there. A route is one `carla.RoadOption` per junction entered:
+the successor whose junction lane turns that way is taken (none turning that way: a
+random one, and the option is used up all the same). A path is a list of locations:
+each becomes its nearest lane sample, and at a branch the successor with the shortest
+drive to the next target not yet on the planned path is taken (Dijkstra over lane runs,
+once per target); when only the next lane over leads there (a target on a parallel
+lane, a turn another lane takes) the vehicle asks for a lane change that way. A target
+counts as reached when the vehicle passes its sample or comes within REACHED_M. When
+the list is used up the vehicle drives randomly again.
 
 Cursors (options used, targets reached) live in the fleet's columns and only move as the
 vehicle passes branches or targets, so a path planned again (lane change, relocation)
@@ -28,6 +30,7 @@ from runner.sim.traffic.parameters import Knobs, VehicleSettings
 
 LANE_FOLLOW, STRAIGHT = 4, 3
 REACHED_M = 3.0
+LANE_GAIN_M = 20.0  # a lane change for set_path must shorten the drive by this much
 
 
 @functools.lru_cache(maxsize=4)
@@ -158,6 +161,32 @@ def _next_target(targets: Targets, vehicle: int, fleet: Fleet, row: int, planned
         if not (planned == t).any():
             return int(t)
     return -1
+
+
+def lane_wishes(graph: LaneGraph, fleet: Fleet, targets: Targets) -> IntArray:
+    """Per row: 1 (left) / 2 (right) where only the next lane over leads to the next target.
+
+    A target on a parallel lane, or behind a turn that only another lane takes, cannot be
+    reached by branch choices alone; the vehicle then asks for a lane change that way.
+    """
+    want = np.zeros(len(fleet), np.int64)
+    for vehicle in targets.by_vehicle:
+        row = fleet.row_of(vehicle)
+        if row < 0:
+            continue
+        planned = fleet.path[row, : fleet.i("length")[row]]
+        goal = _next_target(targets, vehicle, fleet, row, planned)
+        if goal < 0:
+            continue
+        dist = targets.distance_to(graph, goal)
+        here = int(planned[0])
+        own = dist[graph.run[here]]
+        for side, neighbour in ((1, graph.left), (2, graph.right_lane)):
+            other = int(neighbour[here])
+            if other >= 0 and dist[graph.run[other]] + LANE_GAIN_M < own:
+                want[row] = side
+                break
+    return want
 
 
 def passed(
