@@ -21,7 +21,7 @@ from types import TracebackType
 from runner.catalog import DEFAULT_MAP
 from runner.settings import Settings
 from runner.sim.handlers import Services, dispatch
-from runner.sim.memory import limit_malloc_arenas
+from runner.sim.memory import EpisodeTrim, limit_malloc_arenas
 from runner.sim.process import READY_PREFIX
 from runner.sim.profiling import TIMER
 from runner.sim.protocol.rpc import Connection, RpcServer
@@ -90,6 +90,7 @@ class SimulatorServer:
             sim.add_observer(_TrafficDriving(services.traffic))
         sim.add_observer(services.recorder)
         sim.add_observer(services.sensors)
+        sim.add_observer(EpisodeTrim())
 
         def on_call(conn: Connection, method: str, params: list[object]) -> object:
             return dispatch(sim, services, conn, method, params)
