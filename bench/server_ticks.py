@@ -16,6 +16,7 @@ table says how many cars stood.
 Spawning uses `apply_batch_sync(cmds, False)` and a tick, never `(cmds, True)`.
 
     python bench/server_ticks.py [--ticks 600] [--cars 0 50 200 500] [--tm server client]
+                                 [--profile]   # and the server's ms per stage
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,6 +43,7 @@ CLEAR_SIDE_M = 2.5  # across it: the next lane (about 3.5 m away) is free to use
 LIFT_M = 0.5
 WARMUP_TICKS = 30
 LABELS = {"server": "our TM", "client": "in-client TM"}
+PROFILE_ENV = "RUNNER_SIM_PROFILE"
 
 
 def positions(world: object, count: int) -> list[object]:
@@ -73,7 +76,7 @@ def positions(world: object, count: int) -> list[object]:
     return chosen
 
 
-def measure(cars: int, ticks: int, maps_dir: str) -> dict[str, float]:
+def measure(cars: int, ticks: int, maps_dir: str) -> dict[str, Any]:
     """One child: fresh server, Town03, `cars` autopilot cars, ticks timed after warm-up."""
     import carla
 
@@ -113,6 +116,7 @@ def measure(cars: int, ticks: int, maps_dir: str) -> dict[str, float]:
                 if tick % 50 == 0:
                     print(f"PROGRESS {tick}", flush=True)
             rate = ticks / (time.perf_counter() - start)
+            stages = [ln for ln in server.log_tail().splitlines() if "ms per step" in ln]
         finally:
             client.apply_batch([carla.command.DestroyActor(i) for i in ids])
             world.tick()
@@ -121,7 +125,11 @@ def measure(cars: int, ticks: int, maps_dir: str) -> dict[str, float]:
             settings.synchronous_mode = False
             settings.fixed_delta_seconds = None
             world.apply_settings(settings)
-    return {"cars": len(ids), "ticks_per_s": rate}
+    return {
+        "cars": len(ids),
+        "ticks_per_s": rate,
+        "stages": stages[-1].split("steps: ", 1)[-1] if stages else "",
+    }
 
 
 def main() -> None:
@@ -131,12 +139,19 @@ def main() -> None:
     parser.add_argument("--tm", nargs="+", choices=sorted(LABELS), default=["server", "client"])
     parser.add_argument("--stall-s", type=float, default=30.0, help="no progress this long: hang")
     parser.add_argument("--maps-dir", default=str(MAPS))
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print the server's ms per stage (RUNNER_SIM_PROFILE)",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         print("RESULT " + json.dumps(measure(args.child, args.ticks, args.maps_dir)), flush=True)
         return
     counts = sorted(set([0, *args.cars]))
+    if args.profile:
+        os.environ[PROFILE_ENV] = "1"  # the server logs ms per stage every 100 steps
     rates: dict[tuple[str, int], float | None] = {}
     spawned: dict[tuple[str, int], int] = {}
     for kind in args.tm:
@@ -160,7 +175,10 @@ def main() -> None:
                 else ("failed" if got is None else f"{got['ticks_per_s']:.1f}")
             )
             print(f"  {LABELS[kind]:>12}, {cars:>3} cars asked: {shown}", flush=True)
+            if args.profile and got and got.get("stages"):
+                print(f"      ms per step: {got['stages']}", flush=True)
     os.environ.pop(CLIENT_TM_ENV, None)
+    os.environ.pop(PROFILE_ENV, None)
     base = rates.get((args.tm[0], 0))
     print(f"\n{'TM':>12} {'cars':>5} {'spawned':>7} {'ticks/s':>8} {'ratio':>6}")
     for (kind, cars), rate in rates.items():

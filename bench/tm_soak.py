@@ -108,7 +108,9 @@ def result_of(watched: Watched) -> dict[str, Any] | None:
 
 
 # -- the flow, as generate_traffic.py writes it (runs in the child) ------------------------
-def traffic_flow(host: str, port: int, cars: int, ticks: int, seed: int) -> dict[str, Any]:
+def traffic_flow(
+    host: str, port: int, cars: int, ticks: int, seed: int, tm_port: int = TM_PORT
+) -> dict[str, Any]:
     """generate_traffic.py's calls; prints PROGRESS lines; returns the run's figures."""
     import carla
 
@@ -117,7 +119,7 @@ def traffic_flow(host: str, port: int, cars: int, ticks: int, seed: int) -> dict
     world = client.get_world()
     if world.get_map().name.split("/")[-1] != "Town03":
         world = client.load_world("Town03")
-    tm = client.get_trafficmanager(TM_PORT)
+    tm = client.get_trafficmanager(tm_port)
     tm.set_global_distance_to_leading_vehicle(2.5)
     tm.set_random_device_seed(seed)
     original = world.get_settings()
@@ -224,7 +226,14 @@ class Run:
 
 
 def soak(
-    tm: str, runs: int, ticks: int, cars: int, stall_s: float, maps_dir: str, quiet: bool = False
+    tm: str,
+    runs: int,
+    ticks: int,
+    cars: int,
+    stall_s: float,
+    maps_dir: str,
+    quiet: bool = False,
+    tm_port: int = TM_PORT,
 ) -> list[Run]:
     """`runs` flows back to back on one server; each a watched child.
 
@@ -242,7 +251,7 @@ def soak(
     server = EmbeddedServer(maps_dirs=[maps_dir]).start()
     try:
         for index in range(runs):
-            run = _one_run(server.host, server.port, server.pid, index, ticks, cars, stall_s)
+            run = _one_run(server, index, ticks, cars, stall_s, tm_port)
             out.append(run)
             if not quiet:
                 print(f"run {index + 1}/{runs} [{tm} TM]: {_describe(run)}", flush=True)
@@ -254,11 +263,10 @@ def soak(
     return out
 
 
-def _one_run(
-    host: str, port: int, pid: int, index: int, ticks: int, cars: int, stall_s: float
-) -> Run:
+def _one_run(server: Any, index: int, ticks: int, cars: int, stall_s: float, tm_port: int) -> Run:
     began = time.monotonic()
-    cmd = [sys.executable, __file__, "--child", f"{host}:{port}"]
+    host, port, pid = server.host, server.port, server.pid
+    cmd = [sys.executable, __file__, "--child", f"{host}:{port}", "--tm-port", str(tm_port)]
     cmd += ["--ticks", str(ticks), "--cars", str(cars), "--seed", str(index)]
     deadline = 120.0 + ticks / 20.0  # far beyond any healthy run (>= 20 ticks/s)
     watched = run_watched(cmd, stall_s, deadline)
@@ -301,16 +309,19 @@ def main() -> None:
     parser.add_argument("--cars", type=int, default=50)
     parser.add_argument("--tm", choices=("server", "client"), default="server")
     parser.add_argument("--stall-s", type=float, default=60.0, help="no progress this long: hang")
+    parser.add_argument("--tm-port", type=int, default=TM_PORT, help="get_trafficmanager's port")
     parser.add_argument("--maps-dir", default=str(MAPS))
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         host, port = args.child.rsplit(":", 1)
-        got = traffic_flow(host, int(port), args.cars, args.ticks, args.seed)
+        got = traffic_flow(host, int(port), args.cars, args.ticks, args.seed, args.tm_port)
         print("RESULT " + json.dumps(got), flush=True)
         return
-    runs = soak(args.tm, args.runs, args.ticks, args.cars, args.stall_s, args.maps_dir)
+    runs = soak(
+        args.tm, args.runs, args.ticks, args.cars, args.stall_s, args.maps_dir, tm_port=args.tm_port
+    )
     healthy = [r for r in runs if not r.hung]
     summary = {
         "tm": args.tm,

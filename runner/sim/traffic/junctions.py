@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from runner.sim.profiling import TIMER
 from runner.sim.traffic.fleet import BoolArray, FloatArray, IntArray
 from runner.sim.traffic.graph import LaneGraph
 from runner.sim.traffic.paths import PathGeometry
@@ -103,6 +104,24 @@ class Admission:
         dt_s: float,
     ) -> FloatArray:
         """Update reservations; returns each row's gap to where it must wait (inf: go)."""
+        with TIMER.stage("tm.junctions"):
+            return self._step(
+                graph, ids, path, xy, rear_m, approach, speed, room_blocked, may_enter, dt_s
+            )
+
+    def _step(
+        self,
+        graph: LaneGraph,
+        ids: IntArray,
+        path: IntArray,
+        xy: FloatArray,
+        rear_m: FloatArray,
+        approach: Approach,
+        speed: FloatArray,
+        room_blocked: BoolArray,
+        may_enter: BoolArray,
+        dt_s: float,
+    ) -> FloatArray:
         self.clock_s += dt_s
         self._release_cleared(graph, ids, path, xy, rear_m)
         gap = np.full(len(ids), np.inf)

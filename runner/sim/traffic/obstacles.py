@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from runner.sim.profiling import TIMER
 from runner.sim.traffic.fleet import BoolArray, FloatArray, IntArray
 from runner.sim.traffic.graph import GRID_CELL_M, LaneGraph
 from runner.sim.traffic.paths import PathGeometry
@@ -55,7 +56,21 @@ def find_ahead(
     obstacles: Obstacles,
     ignore: BoolArray,
 ) -> Ahead:
-    """Nearest obstacle on each row's path; `ignore[i, j]`-style pairs come as a mask (N, M).
+    """Nearest obstacle on each row's path; `ignore[i, j]`-style pairs come as a mask (N, M)."""
+    with TIMER.stage("tm.find_ahead"):
+        return _find_ahead(graph, geom, path, half_width_m, own, obstacles, ignore)
+
+
+def _find_ahead(
+    graph: LaneGraph,
+    geom: PathGeometry,
+    path: IntArray,
+    half_width_m: FloatArray,
+    own: IntArray,
+    obstacles: Obstacles,
+    ignore: BoolArray,
+) -> Ahead:
+    """`find_ahead` itself.
 
     Work is in flat 1-D arrays (gathers of 2-D rows are several times slower), pairs are
     dropped as early as their cheapest test allows, and covered samples are looked up in a

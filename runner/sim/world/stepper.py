@@ -7,6 +7,7 @@ frame is the one the renderer draws; contacts are found on the final poses.
 from __future__ import annotations
 
 from runner import catalog
+from runner.sim.profiling import TIMER
 from runner.sim.world.actors import Actor, ActorKind, TrafficLight
 from runner.sim.world.collisions import find_contacts
 from runner.sim.world.episode import PHYSICAL, Episode
@@ -74,11 +75,15 @@ class WorldStepper:
         self.lights.step(dt_s)
         actors = list(self.episode.actors.values())
         vehicles = [a for a in actors if a.kind is ActorKind.VEHICLE]
-        self.physics.step(vehicles, dt_s)
+        with TIMER.stage("world.physics"):
+            self.physics.step(vehicles, dt_s)
         self.episode.update_attached()
-        self.road.update(vehicles)
-        solid = [a for a in actors if a.kind in PHYSICAL]
-        self.contacts = [(c.actor_id, c.other_id, c.normal_impulse) for c in find_contacts(solid)]
+        with TIMER.stage("world.road_state"):
+            self.road.update(vehicles)
+        with TIMER.stage("world.contacts"):
+            solid = [a for a in actors if a.kind in PHYSICAL]
+            found = find_contacts(solid)
+        self.contacts = [(c.actor_id, c.other_id, c.normal_impulse) for c in found]
 
     def forget(self, actor_id: int) -> None:
         self.physics.forget(actor_id)
