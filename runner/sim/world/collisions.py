@@ -13,10 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from runner.sim.world.actors import Actor, ActorKind
 from runner.sim.world.geometry import BoundingBox, Transform, Vec3
 
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 SOLID_KINDS = frozenset({ActorKind.VEHICLE, ActorKind.WALKER, ActorKind.PROP})
 SPAWN_TOLERANCE_M = 0.02  # penetrations shallower than this do not block a spawn
 _MASS_KG = {
@@ -65,19 +69,22 @@ def find_contacts(actors: Sequence[Actor]) -> list[Contact]:
     solid = [a for a in actors if a.kind in SOLID_KINDS and a.collisions_enabled]
     if len(solid) < 2:
         return []
+    boxes = _Boxes.of(solid)
+    i, j = _candidate_pairs(boxes)
+    touching, nx, ny = _separating_axes(boxes, i, j)
     contacts = []
-    boxes: dict[int, _Box] = {}
-    for i, j in _candidate_pairs(solid):
-        a, b = solid[i], solid[j]
+    for p, q, ax, ay in zip(
+        i[touching].tolist(),
+        j[touching].tolist(),
+        nx[touching].tolist(),
+        ny[touching].tolist(),
+        strict=True,
+    ):
+        a, b = solid[p], solid[q]
         if a.parent_id == b.id or b.parent_id == a.id:
             continue
-        box_a = boxes.get(i) or boxes.setdefault(i, _box(a.transform, a.bounding_box))
-        box_b = boxes.get(j) or boxes.setdefault(j, _box(b.transform, b.bounding_box))
-        axis = _separating_depth(box_a, box_b, 0.0)
-        if axis is None:
-            continue
         first, second = (a, b) if a.id < b.id else (b, a)
-        normal = axis if first is a else (-axis[0], -axis[1])
+        normal = (ax, ay) if first is a else (-ax, -ay)
         contacts.append(Contact(first.id, second.id, _impulse(first, second, normal)))
     return contacts
 
@@ -108,38 +115,65 @@ def _box(t: Transform, bbox: BoundingBox) -> _Box:
     return _Box(cx, cy, cz - e[2], cz + e[2], ux, uy, e[0], e[1])
 
 
-def _candidate_pairs(actors: Sequence[Actor]) -> list[tuple[int, int]]:
-    """Pairs whose bounding circles overlap (i < j): sort and sweep along x, with numpy.
+@dataclass(frozen=True, slots=True)
+class _Boxes:
+    """`_Box` of every actor as columns (yaw-only boxes, as `_box`)."""
+
+    cx: FloatArray
+    cy: FloatArray
+    z_lo: FloatArray
+    z_hi: FloatArray
+    ux: FloatArray
+    uy: FloatArray
+    hx: FloatArray
+    hy: FloatArray
+
+    @classmethod
+    def of(cls, actors: Sequence[Actor]) -> _Boxes:
+        values = itertools.chain.from_iterable(
+            (
+                a.transform.x,
+                a.transform.y,
+                a.transform.z,
+                a.transform.yaw,
+                *a.bounding_box.center,
+                *a.bounding_box.extent,
+            )
+            for a in actors
+        )
+        data = np.fromiter(values, np.float64, 10 * len(actors)).reshape(len(actors), 10)
+        yaw = np.radians(data[:, 3])
+        ux, uy = np.cos(yaw), np.sin(yaw)
+        cz = data[:, 2] + data[:, 6]
+        return cls(
+            cx=data[:, 0] + data[:, 4] * ux - data[:, 5] * uy,
+            cy=data[:, 1] + data[:, 4] * uy + data[:, 5] * ux,
+            z_lo=cz - data[:, 9],
+            z_hi=cz + data[:, 9],
+            ux=ux,
+            uy=uy,
+            hx=data[:, 7],
+            hy=data[:, 8],
+        )
+
+
+def _candidate_pairs(boxes: _Boxes) -> tuple[IntArray, IntArray]:
+    """Pairs whose bounding circles overlap (i < j, sorted): sort and sweep along x.
 
     Each box is sorted by its centre's x; a box can only meet those whose x lies within
     the sum of the two radii, at most its own radius plus the largest one.
     """
-    values = itertools.chain.from_iterable(
-        (
-            a.transform.x,
-            a.transform.y,
-            a.transform.yaw,
-            a.bounding_box.center[0],
-            a.bounding_box.center[1],
-            a.bounding_box.extent[0],
-            a.bounding_box.extent[1],
-        )
-        for a in actors
-    )
-    data = np.fromiter(values, np.float64, 7 * len(actors)).reshape(len(actors), 7)
-    yaw = np.radians(data[:, 2])
-    ux, uy = np.cos(yaw), np.sin(yaw)
-    cx = data[:, 0] + data[:, 3] * ux - data[:, 4] * uy
-    cy = data[:, 1] + data[:, 3] * uy + data[:, 4] * ux
-    radius = np.hypot(data[:, 5], data[:, 6])
+    cx, cy = boxes.cx, boxes.cy
+    radius = np.hypot(boxes.hx, boxes.hy)
     order = np.argsort(cx, kind="stable")
     sx = cx[order]
     hi = np.searchsorted(sx, sx + radius[order] + radius.max(), side="right")
     lo = np.arange(1, len(sx) + 1)
     counts = np.maximum(hi - lo, 0)
     total = int(counts.sum())
+    none = np.zeros(0, np.int64)
     if total == 0:
-        return []
+        return none, none
     first = np.repeat(np.arange(len(sx)), counts)
     second = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + lo[first]
     i, j = order[first], order[second]
@@ -147,8 +181,42 @@ def _candidate_pairs(actors: Sequence[Actor]) -> list[tuple[int, int]]:
     reach = radius[i] + radius[j]
     near = dx * dx + dy * dy <= reach * reach
     i, j = np.minimum(i[near], j[near]), np.maximum(i[near], j[near])
-    pairs = np.unique(np.stack([i, j], axis=1), axis=0) if len(i) else np.zeros((0, 2), np.int64)
-    return [(int(p), int(q)) for p, q in pairs.tolist()]
+    if len(i) == 0:
+        return none, none
+    key = np.unique(i * len(cx) + j)  # sorted by (i, j), each pair once
+    return key // len(cx), key % len(cx)
+
+
+def _separating_axes(
+    boxes: _Boxes, i: IntArray, j: IntArray
+) -> tuple[BoolArray, FloatArray, FloatArray]:
+    """`_separating_depth(box i, box j, 0.0)` for every pair: touching, unit normal i -> j."""
+    b = boxes
+    z_apart = (b.z_hi[i] < b.z_lo[j] - 1e-9) | (b.z_hi[j] < b.z_lo[i] - 1e-9)
+    dx, dy = b.cx[j] - b.cx[i], b.cy[j] - b.cy[i]
+    axes = (
+        (b.ux[i], b.uy[i]),
+        (-b.uy[i], b.ux[i]),
+        (b.ux[j], b.uy[j]),
+        (-b.uy[j], b.ux[j]),
+    )
+    depth = np.empty((4, len(i)))
+    along = np.empty((4, len(i)))
+    for k, (ax, ay) in enumerate(axes):
+        along[k] = dx * ax + dy * ay
+        depth[k] = _projections(b, i, ax, ay) + _projections(b, j, ax, ay) - np.abs(along[k])
+    touching = ~z_apart & (depth >= -1e-9).all(axis=0)
+    k = np.argmin(depth, axis=0)  # the first axis of least penetration, as the scalar test
+    ax = np.choose(k, [a[0] for a in axes])
+    ay = np.choose(k, [a[1] for a in axes])
+    sign = np.where(np.take_along_axis(along, k[None, :], axis=0)[0] >= 0.0, 1.0, -1.0)
+    return touching, sign * ax, sign * ay
+
+
+def _projections(b: _Boxes, rows: IntArray, ax: FloatArray, ay: FloatArray) -> FloatArray:
+    """Half extents of boxes `rows` along the unit axes (ax, ay)."""
+    ux, uy = b.ux[rows], b.uy[rows]
+    return b.hx[rows] * np.abs(ux * ax + uy * ay) + b.hy[rows] * np.abs(-uy * ax + ux * ay)
 
 
 def _separating_depth(a: _Box, b: _Box, tolerance_m: float) -> tuple[float, float] | None:
