@@ -105,10 +105,12 @@ def good_client(port: int, seconds: float) -> dict[str, Any]:
     frames: queue.Queue[int] = queue.Queue()
     gnss.listen(lambda m: frames.put(m.frame))
     ticks, stale = 0, 0
+    ticked: list[int] = []
     deadline = time.monotonic() + seconds
     try:
         while time.monotonic() < deadline:
             frame = world.tick()
+            ticked.append(frame)
             stale += world.get_snapshot().frame < frame
             ticks += 1
             if ticks % 20 == 0:
@@ -119,7 +121,17 @@ def good_client(port: int, seconds: float) -> dict[str, Any]:
         client.apply_batch_sync([carla.command.DestroyActor(a.id) for a in (gnss, car)])
         settings.synchronous_mode, settings.fixed_delta_seconds = False, None
         world.apply_settings(settings)
-    return {"ticks": ticks, "stale": stale, "gnss_frames": frames.qsize()}
+    got = set(frames.queue)
+    first = min(got, default=ticked[-1] + 1 if ticked else 0)
+    return {
+        "ticks": ticks,
+        "stale": stale,
+        "gnss_frames": len(got),
+        # the subscription connects while the world ticks on; a frame of every tick from
+        # its first frame on must arrive (before it, the stream keeps only the latest)
+        "ticks_before_first_gnss": sum(f < first for f in ticked),
+        "gnss_missing": sum(f >= first and f not in got for f in ticked),
+    }
 
 
 def _start_good_client(server: EmbeddedServer, seconds: float) -> subprocess.Popen[str]:
@@ -271,7 +283,8 @@ def test_fuzzed_frames_and_subscriptions_while_a_client_is_served(
     result = _good_result(good)
     assert sent >= 500
     assert result["ticks"] >= 20 and result["stale"] == 0
-    assert result["gnss_frames"] >= result["ticks"]  # one per tick, none lost to the fuzz
+    assert result["gnss_missing"] == 0, result  # one per tick, none lost to the fuzz
+    assert result["ticks_before_first_gnss"] <= 5, result
     growth = rss_mb(pid) - rss_before
     assert growth < RSS_GROWTH_LIMIT_MB, f"server RSS grew {growth:.1f} MB"
     _alive(own_server)

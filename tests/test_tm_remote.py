@@ -40,7 +40,9 @@ def spawn_autopilot(client: carla.Client, world: carla.World, count: int, port: 
         )
         for i, p in enumerate(points)
     ]
-    return [r.actor_id for r in client.apply_batch_sync(batch, True) if not r.error]
+    ids = [r.actor_id for r in client.apply_batch_sync(batch, False) if not r.error]
+    world.tick()  # never apply_batch_sync(..., True): docs/reliability.md section 2
+    return ids
 
 
 def synchronous(world: carla.World, on: bool) -> None:
@@ -72,7 +74,8 @@ def test_vehicles_registered_in_a_batch_drive_on_the_servers_tm(
             world.tick()
         moved = distances(world, ids, start)
     finally:
-        client.apply_batch_sync([carla.command.DestroyActor(i) for i in ids], True)
+        client.apply_batch_sync([carla.command.DestroyActor(i) for i in ids], False)
+        world.tick()
         tm.set_synchronous_mode(False)
         tm.shut_down()
         synchronous(world, False)
@@ -113,7 +116,8 @@ def test_two_ports_at_once_and_a_port_reused_after_shut_down(
             world.tick()
         tm_again.shut_down()
     finally:
-        client.apply_batch_sync([carla.command.DestroyActor(v.id) for v in fast + slow], True)
+        client.apply_batch_sync([carla.command.DestroyActor(v.id) for v in fast + slow], False)
+        world.tick()
         tm_b.shut_down()
         synchronous(world, False)
     assert fast_m > 15.0
