@@ -237,9 +237,9 @@ def soak(
 ) -> list[Run]:
     """`runs` flows back to back on one server; each a watched child.
 
-    After a run that did not end cleanly the server is replaced: a killed client's
-    in-client TM stays registered on the server's TM registry, and the next
-    `get_trafficmanager(8000)` would dial that dead TM as a remote.
+    After a run that did not end cleanly the server is replaced, so that each run starts
+    from a server no killed client has touched (the cleanup alone was enough in the
+    runs measured; the fresh server only keeps runs independent).
     """
     from runner.sim.process import EmbeddedServer
 
