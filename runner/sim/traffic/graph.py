@@ -62,7 +62,7 @@ class LaneGraph:
     def size(self) -> int:
         return len(self.pos)
 
-    @property
+    @functools.cached_property
     def in_junction(self) -> NDArray[np.bool_]:
         return self.run_junction[self.run] >= 0
 

