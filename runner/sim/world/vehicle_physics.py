@@ -266,8 +266,8 @@ def _advance(actors: list[Actor], rows: _Rows, ground: GroundQuery, dt_s: float)
             actor.velocity = actor.angular_velocity = actor.acceleration = _ZERO
             state.speed_mps = 0.0
             continue
-        actor.acceleration = (acc[0], acc[1], acc[2])
-        actor.velocity = (v[0], v[1], v[2])
+        actor.acceleration = tuple(acc)  # 3 floats
+        actor.velocity = tuple(v)
         actor.angular_velocity = (0.0, 0.0, w)
         state.speed_mps = s
         if not manual_gear:
