@@ -114,6 +114,10 @@ def _server(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "runner.sim", "--host", args.host, "--port", str(args.port)]
     for folder in _maps_dirs(args):
         command += ["--maps-dir", str(folder)]
+    if args.recordings_dir:
+        command += ["--recordings-dir", args.recordings_dir]
+    if args.client_traffic_manager:
+        command.append("--client-traffic-manager")
     sys.stdout.flush()
     os.execv(sys.executable, command)
 
@@ -173,6 +177,14 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     cmd.add_argument("--host", default="127.0.0.1")
     cmd.add_argument("--port", type=int, default=2000)
     _maps_dir_option(cmd)
+    cmd.add_argument(
+        "--client-traffic-manager",
+        action="store_true",
+        help="serve no Traffic Manager: clients run CARLA's in-client TM (its exact behaviour)",
+    )
+    cmd.add_argument(
+        "--recordings-dir", metavar="DIR", help="the only folder clients may record into"
+    )
     cmd.set_defaults(handler=_server)
 
     cmd = sub.add_parser("coco-merge", help="merge the COCO files of runs (ids made unique)")

@@ -120,10 +120,10 @@ def traffic_manager_kind(session: Session, port: int) -> str:
     """
     if session.connect.embedded and not session.connect.client_traffic_manager:
         return TM_SERVED_BY_SIMULATOR
-    return TM_IN_CLIENT if _listens_in_this_process(port) else TM_REMOTE
+    return TM_IN_CLIENT if listens_in_this_process(port) else TM_REMOTE
 
 
-def _listens_in_this_process(port: int) -> bool:
+def listens_in_this_process(port: int) -> bool:
     """Whether one of this process's sockets listens on TCP `port` (Linux /proc)."""
     inodes: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):

@@ -8,14 +8,19 @@ TM it was (tests/test_tm_*.py test how each TM drives).
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
+import carla
 import pytest
 
 from runner.compile import compile_plan
 from runner.execute import run_plan
 from runner.load import load_scenario
-from runner.sim.process import EmbeddedServer
+from runner.session import listens_in_this_process
+from runner.sim.process import READY_PREFIX, EmbeddedServer
 
 SCENARIO = """\
 name: tm_{served_by}
@@ -59,3 +64,37 @@ def test_a_run_on_a_named_server_that_serves_the_tm_is_its_remote(
     manifest = json.loads(result.manifest_path.read_text())
     assert manifest["status"] == "ok"
     assert manifest["traffic_manager"] == "remote"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("flags", "in_client"), [((), False), (("--client-traffic-manager",), True)]
+)
+def test_scenario_server_serves_the_tm_unless_told_not_to(
+    flags: tuple[str, ...], in_client: bool
+) -> None:
+    """`scenario server`: the client's TM is a remote of ours, or CARLA's own in-client TM."""
+    port, tm_port = _free_port(), _free_port()
+    command = [sys.executable, "-m", "runner", "server", "--port", str(port), *flags]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:
+            if line.startswith(READY_PREFIX):
+                break
+        client = carla.Client("127.0.0.1", port)
+        client.set_timeout(20.0)
+        tm = client.get_trafficmanager(tm_port)
+        try:
+            assert listens_in_this_process(tm_port) is in_client
+        finally:
+            tm.shut_down()  # an in-client TM must not outlive its server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
