@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from runner.sim.process import EmbeddedServer
+from runner.sim.world.maps import builtin_xodr
 
 
-def _frame(client: carla.Client, town: str) -> np.ndarray:
-    """One RGB frame from a fixed pose above the origin of `town`."""
-    world = client.load_world(town)
+def _frame(client: carla.Client, town: str, xodr: str | None = None) -> np.ndarray:
+    """One RGB frame from a fixed pose above the origin of `town` (or of `xodr`)."""
+    world = client.load_world(town) if xodr is None else client.generate_opendrive_world(xodr)
     settings = world.get_settings()
     settings.synchronous_mode, settings.fixed_delta_seconds = True, 0.05
     world.apply_settings(settings)
@@ -48,3 +49,19 @@ def test_switching_maps_back_and_forth_draws_each_map_as_it_is() -> None:
         cross_again = _frame(client, "CrossTown")
     assert not np.array_equal(cross_first, grid), "the two towns look the same from there"
     assert np.array_equal(cross_first, cross_again), "the scene after a switch is stale"
+
+
+@pytest.mark.timeout(180)
+def test_two_generated_worlds_of_one_name_are_each_drawn_as_they_are() -> None:
+    """Every generated world is "OpenDriveMap": the second must not keep the first's roads."""
+    frames = []
+    for first in (builtin_xodr("GridTown"), None):
+        with EmbeddedServer() as server:
+            client = carla.Client(server.host, server.port)
+            client.set_timeout(60.0)
+            if first is not None:
+                frames.append(_frame(client, "", first))
+            frames.append(_frame(client, "", builtin_xodr("CrossTown")))
+    after_another, on_a_fresh_server = frames[1], frames[2]
+    assert not np.array_equal(frames[0], after_another)
+    assert np.array_equal(after_another, on_a_fresh_server), "the second world is stale"

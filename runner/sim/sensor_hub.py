@@ -15,6 +15,7 @@ sensors stopped or destroyed since is cancelled, or left to finish unwatched).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -64,6 +65,7 @@ class SensorHub(StepObserver):
         self._drivers: dict[type[SensorDriver], SensorDriver] = {}
         self._renderer: Renderer | None = None
         self._renderer_map: str = ""
+        self._map_key: str = ""  # the current map's name and OpenDRIVE hash
         self._gl = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gl")
         self._pending: list[_GlJob] = []
         self._stuck: _GlJob | None = None
@@ -88,6 +90,8 @@ class SensorHub(StepObserver):
                 self._stream.close_stream(rt.actor.stream_id)
         self.runtimes.clear()
         self._map = loaded_map
+        xodr_hash = hashlib.sha1(loaded_map.source.xodr.encode()).hexdigest()
+        self._map_key = f"{loaded_map.source.name}:{xodr_hash}"
 
     def actor_added(self, actor: Actor) -> None:
         if actor.kind is ActorKind.SENSOR and actor.stream_id:
@@ -157,19 +161,26 @@ class SensorHub(StepObserver):
         return self._map
 
     def renderer(self) -> Renderer:
-        """The renderer, built on first need on the GL thread, switched to the current map."""
+        """The renderer, built on first need on the GL thread, switched to the current map.
+
+        Maps are told apart by name and OpenDRIVE text: every generated world is called
+        "OpenDriveMap", and the second one must not be drawn with the first one's roads.
+        """
         loaded = self.loaded_map()
         name = loaded.source.name
+        key = self._map_key
         if self._renderer is None:
             from runner.sim.render.context import describe
             from runner.sim.render.renderer import Renderer
 
-            self._renderer = Renderer(loaded.carla_map, name, gl_backend=self._gl_backend)
+            self._renderer = Renderer(
+                loaded.carla_map, name, gl_backend=self._gl_backend, scene_key=key
+            )
             log.info("renderer on %s for %s", describe(self._renderer.ctx), name)
-        elif self._renderer_map != name:  # one context for the server's life (no leak)
-            self._renderer.load_scene(loaded.carla_map, name)
+        elif self._renderer_map != key:  # one context for the server's life (no leak)
+            self._renderer.load_scene(loaded.carla_map, name, key)
             log.info("renderer now draws %s", name)
-        self._renderer_map = name
+        self._renderer_map = key
         return self._renderer
 
     def submit_gl(self, work: Callable[[], None], stream_ids: list[int]) -> None:

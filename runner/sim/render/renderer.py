@@ -101,6 +101,7 @@ class Renderer:
         map_name: str,
         ctx: moderngl.Context | None = None,
         gl_backend: str = "egl",
+        scene_key: str | None = None,
     ) -> None:
         self.ctx = ctx or create_context(gl_backend)
         frag = _shader("scene_frag.glsl")
@@ -115,23 +116,24 @@ class Renderer:
         )
         self._sky_vao = self.ctx.vertex_array(self._sky, [])
         self._scene_gl: list[moderngl.Buffer | moderngl.VertexArray] = []
-        self.load_scene(carla_map, map_name)
+        self.load_scene(carla_map, map_name, scene_key)
         self._shapes = {name: self._shape_vao(mesh) for name, mesh in _unit_shapes().items()}
         self._targets: dict[tuple[int, int], _Targets] = {}
 
-    def load_scene(self, carla_map: Any, map_name: str) -> None:
+    def load_scene(self, carla_map: Any, map_name: str, scene_key: str | None = None) -> None:
         """Draw another map from now on, in the same context with the same programs.
 
         A map change swaps only the static scene's buffers: creating a GL context (and
         compiling its shaders) per map leaks native memory in Mesa's llvmpipe, about
         8 MB per switch, which a long-lived server cannot afford.
         """
-        for obj in self._scene_gl:
+        old, self._scene_gl = self._scene_gl, []
+        scene = scene_for(carla_map, map_name, scene_key)
+        world, lights = self._static_vao(scene.world), self._static_vao(scene.traffic_lights)
+        self.scene: StaticScene = scene  # built first: a failed load keeps the old scene
+        self._world, self._lights = world, lights
+        for obj in old:
             obj.release()
-        self._scene_gl = []
-        self.scene: StaticScene = scene_for(carla_map, map_name)
-        self._world = self._static_vao(self.scene.world)
-        self._lights = self._static_vao(self.scene.traffic_lights)
 
     def _static_vao(self, mesh: TiledMesh) -> tuple[TiledMesh, moderngl.VertexArray | None]:
         if len(mesh.vertices) == 0:

@@ -9,6 +9,7 @@ no traffic-light actors of its own (those replace them, lit by their state).
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,15 +90,26 @@ def build_scene(carla_map: Any, map_name: str) -> StaticScene:
     return StaticScene(map_name, TiledMesh.from_mesh(mesh), TiledMesh.from_mesh(lights))
 
 
-_CACHE: dict[str, StaticScene] = {}
+CACHED_SCENES = 4
+"""Scenes kept for maps loaded again (a sweep alternating towns); older ones are dropped,
+so a server cycling through many towns does not keep every town's meshes."""
+_CACHE: OrderedDict[str, StaticScene] = OrderedDict()
 _LOCK = threading.Lock()
 
 
-def scene_for(carla_map: Any, map_name: str) -> StaticScene:
-    """The cached scene of a map (built on first use)."""
+def scene_for(carla_map: Any, map_name: str, key: str | None = None) -> StaticScene:
+    """The cached scene of a map (built on first use).
+
+    `key` tells maps of one name apart (every generated OpenDRIVE world is called
+    "OpenDriveMap"); without it the name is the key.
+    """
+    cache_key = key or map_name
     with _LOCK:
-        scene = _CACHE.get(map_name)
+        scene = _CACHE.get(cache_key)
         if scene is None:
             scene = build_scene(carla_map, map_name)
-            _CACHE[map_name] = scene
+            _CACHE[cache_key] = scene
+            while len(_CACHE) > CACHED_SCENES:
+                _CACHE.popitem(last=False)
+        _CACHE.move_to_end(cache_key)
         return scene
