@@ -103,9 +103,7 @@ def one_run(
     server: EmbeddedServer, rng: random.Random, index: int, out: Path, maps: list[str]
 ) -> Outcome:
     path = out / f"soak{index}.yaml"
-    text = scenario_text(rng, index, maps)
-    path.write_text(text)
-    map_name = text.split("map: ", 1)[1].split("\n", 1)[0]
+    path.write_text(scenario_text(rng, index, maps))
     fault = rng.choice(FAULTS)
     env = dict(os.environ)
     if fault == "exception":
@@ -139,6 +137,7 @@ def one_run(
     world = client.get_world()
     leaked = leftovers(world)
     synchronous = bool(world.get_settings().synchronous_mode)
+    map_name = world.get_map().name.rsplit("/", 1)[-1]  # what the server holds now
     if leaked:  # keep soaking on a clean world; the leak is counted
         client.apply_batch_sync(
             [
@@ -151,23 +150,24 @@ def one_run(
     return Outcome(map_name, fault, process.returncode, hung, leaked, synchronous, seconds)
 
 
-def growth_mb(outcomes: list[Outcome], rss: list[float], warmup: int) -> float:
+def growth_mb(outcomes: list[Outcome], rss: list[float], warmup: int) -> float | None:
     """RSS growth from the first to the last window of runs, compared map by map.
 
     The server's RSS depends on which map it holds (GridTown's scene is bigger), so a
     difference of two single readings swings by the maps' difference; the median RSS
-    after runs on the same map, early (the 20 runs after the warm-up) against late
-    (the last 20), does not. The largest growth over the maps is reported.
+    after runs that left the server on the same map, early (the 20 runs after the
+    warm-up) against late (the last 20), does not. The largest change over the maps is
+    reported (negative: it shrank); None when no map is in both windows.
     """
     early = range(warmup, min(len(rss), warmup + 20))
     late = range(max(warmup, len(rss) - 20), len(rss))
-    growth = 0.0
+    changes = []
     for name in {o.map_name for o in outcomes}:
         before = [rss[i] for i in early if outcomes[i].map_name == name]
         after = [rss[i] for i in late if outcomes[i].map_name == name]
         if before and after:
-            growth = max(growth, statistics.median(after) - statistics.median(before))
-    return round(growth, 1)
+            changes.append(statistics.median(after) - statistics.median(before))
+    return round(max(changes), 1) if changes else None
 
 
 def describe(index: int, o: Outcome, rss: float) -> str:

@@ -257,8 +257,8 @@ class _Execution:
     def _configure_traffic_manager(self, step: ConfigureTrafficManager) -> None:
         port = free_port(step.port)
         tm = self.session.client.get_trafficmanager(port)
-        self.record.traffic_manager = traffic_manager_kind(self.session, port)
         self._undo.traffic_manager_synchronous(tm)
+        self.record.traffic_manager = traffic_manager_kind(self.session, port)
         self._undo.lease.update(traffic_manager_port=port)
         tm.set_synchronous_mode(step.synchronous_mode)
         tm.set_random_device_seed(step.seed)

@@ -16,6 +16,7 @@ The CLI (and the simulator's own entry point) builds one `Settings` with
     RUNNER_FAULT_BLOCK_TICK    test hook: the N-th tick never returns (the watchdog fires)
     RUNNER_TICK_DEADLINE_S     the watchdog's deadline for one tick (default: timeout + 5 s)
     RUNNER_SIM_PARENT_PID      set by EmbeddedServer: the server exits when that process dies
+    RUNNER_SIM_CLIENT_TM       1: the embedded server serves no Traffic Manager (benches use it)
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Settings:
     fault_block_tick: int | None = None
     tick_deadline_s: float | None = None
     sim_parent_pid: int | None = None
+    sim_client_tm: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +73,7 @@ class Settings:
             fault_block_tick=_int_or_none(env.get("RUNNER_FAULT_BLOCK_TICK")),
             tick_deadline_s=_float_or_none(env.get("RUNNER_TICK_DEADLINE_S")),
             sim_parent_pid=_int_or_none(env.get("RUNNER_SIM_PARENT_PID")),
+            sim_client_tm=env.get("RUNNER_SIM_CLIENT_TM", "") not in ("", "0"),
         )
 
 

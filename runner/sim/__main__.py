@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from runner.catalog import DEFAULT_MAP
+from runner.settings import Settings
 from runner.sim.server import serve_forever
-
-CLIENT_TM_ENV = "RUNNER_SIM_CLIENT_TM"
-"""Set to 1: the same as --client-traffic-manager (how EmbeddedServer callers ask for it)."""
 
 
 def main() -> None:
@@ -27,7 +24,7 @@ def main() -> None:
     parser.add_argument(
         "--client-traffic-manager",
         action="store_true",
-        default=os.environ.get(CLIENT_TM_ENV, "") not in ("", "0"),
+        default=Settings.from_env().sim_client_tm,
         help="serve no Traffic Manager: each client runs CARLA's in-client TM",
     )
     args = parser.parse_args()

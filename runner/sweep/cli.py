@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +169,7 @@ def _run_command(args: argparse.Namespace) -> int:
 
     maps_dirs = maps_search_path(args)
     scenario = load_scenario_with_overrides(args.file, args.set, maps_dirs=maps_dirs)
-    plan = compile_plan(scenario, source=Path(args.file))
+    plan = replace(compile_plan(scenario, source=Path(args.file)), overrides=tuple(args.set))
     result = run_plan(plan, out_dir=Path(args.out), maps_dirs=maps_dirs)
     print("\n".join(result.summary_lines()))
     return EXIT_OK
