@@ -60,6 +60,7 @@ class SimulatorServer:
         self._rpc: RpcServer | None = None
         self._stream: StreamServer | None = None
         self.simulator: Simulator | None = None
+        self.services: Services | None = None
         self._stopped = False
 
     @property
@@ -117,7 +118,7 @@ class SimulatorServer:
             self.simulator.stop()
         if self._stream is not None:
             self._stream.stop()
-        traffic = self.services.traffic if hasattr(self, "services") else None
+        traffic = self.services.traffic if self.services is not None else None
         if traffic is not None:
             traffic.stop()
 
