@@ -13,7 +13,7 @@ Town03 has about 265 spawn points. Beyond them cars stand on lane samples of
 `CLEAR_M` along its lane (or `CLEAR_SIDE_M` across it) from every position already
 taken, lifted like CARLA's spawn points; a spawn that still collides is left out and the
 table says how many cars stood.
-Spawning uses `apply_batch_sync(cmds, False)` and a tick, never `(cmds, True)`.
+Spawning uses `apply_batch_sync(cmds, False)` and a tick, never with the tick flag set.
 
     python bench/server_ticks.py [--ticks 600] [--cars 0 50 200 500] [--tm server client]
                                  [--profile]   # and the server's ms per stage
