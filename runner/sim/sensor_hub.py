@@ -110,8 +110,8 @@ class SensorHub(StepObserver):
 
     def add(self, actor: Actor) -> None:
         """A sensor spawned: its stream opens; a type without a driver stays silent."""
-        rt = SensorRuntime(actor, float_attribute(actor, "sensor_tick", 0.0))
         driver = self._driver(actor.type_id)
+        rt = SensorRuntime(actor, float_attribute(actor, "sensor_tick", 0.0), driver)
         if driver is not None:
             rt.state = driver.start(actor, self)
         self.runtimes[actor.id] = rt
@@ -139,7 +139,7 @@ class SensorHub(StepObserver):
             return
         used: list[SensorDriver] = []
         for rt in list(self.runtimes.values()):
-            driver = self._driver(rt.actor.type_id)
+            driver = rt.driver
             if driver is None:
                 continue
             driver.sample(rt, step, self._listened(rt.actor.stream_id), self)

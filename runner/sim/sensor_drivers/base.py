@@ -27,6 +27,7 @@ class SensorRuntime:
 
     actor: Actor
     sensor_tick_s: float
+    driver: SensorDriver | None = None  # None: a type nothing measures (it stays silent)
     next_due_s: float = 0.0
     state: Any = None
 
