@@ -12,6 +12,7 @@ radius) keep the candidates few.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +28,21 @@ class Hits:
     row: IntArray
     sample: IntArray
     d2: FloatArray
+
+
+class GridTable(NamedTuple):
+    """A grid's cells as plain arrays and numbers (what a numba kernel can take)."""
+
+    members: IntArray  # sample indices, cell by cell
+    start: IntArray  # cell c holds members[start[c]:start[c + 1]]
+    mx: FloatArray  # x, y of members[i]
+    my: FloatArray
+    origin_x: int  # cell (i, j) is table cell (i - origin_x) * ny + (j - origin_y)
+    origin_y: int
+    nx: int
+    ny: int
+    cell_m: float
+    reach: int  # radius in cells a query may span
 
 
 class SampleGrid:
@@ -54,6 +70,21 @@ class SampleGrid:
         self._dy = np.tile(side, len(side))
         self._mx = np.ascontiguousarray(self._xy[self._members, 0])  # 1-D: fast to gather
         self._my = np.ascontiguousarray(self._xy[self._members, 1])
+
+    def table(self) -> GridTable:
+        """The grid's arrays, for compiled kernels that walk the cells themselves."""
+        return GridTable(
+            self._members,
+            self._start,
+            self._mx,
+            self._my,
+            int(self._origin[0]),
+            int(self._origin[1]),
+            self._nx,
+            self._ny,
+            self._cell,
+            self._reach,
+        )
 
     def _cells_around(self, x: FloatArray, y: FloatArray, r: FloatArray) -> IntArray:
         """(n * block,) table index of the cells each point's circle may touch, else empty.
