@@ -16,7 +16,7 @@ table says how many cars stood.
 Spawning uses `apply_batch_sync(cmds, False)` and a tick, never with the tick flag set.
 
     python bench/server_ticks.py [--ticks 600] [--cars 0 50 200 500] [--tm server client]
-                                 [--profile]   # and the server's ms per stage
+                                 [--profile [cpu]]   # and the server's ms per stage
 """
 
 from __future__ import annotations
@@ -141,8 +141,10 @@ def main() -> None:
     parser.add_argument("--maps-dir", default=str(MAPS))
     parser.add_argument(
         "--profile",
-        action="store_true",
-        help="print the server's ms per stage (RUNNER_SIM_PROFILE)",
+        nargs="?",
+        const="1",
+        choices=["1", "cpu"],
+        help="print the server's ms per stage (RUNNER_SIM_PROFILE; cpu: thread CPU time)",
     )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -151,7 +153,7 @@ def main() -> None:
         return
     counts = sorted(set([0, *args.cars]))
     if args.profile:
-        os.environ[PROFILE_ENV] = "1"  # the server logs ms per stage every 100 steps
+        os.environ[PROFILE_ENV] = args.profile  # the server logs ms per stage every 100 steps
     rates: dict[tuple[str, int], float | None] = {}
     spawned: dict[tuple[str, int], int] = {}
     for kind in args.tm:

@@ -10,7 +10,7 @@ The CLI (and the simulator's own entry point) builds one `Settings` with
     CARLA_SCENARIO_RECORDINGS  the recordings folder for bare recorder file names
     CARLA_HOST, CARLA_PORT     default server for `scenario run` (else embedded)
     RUNNER_SIM_LOG             embedded server log level (INFO; debug logs every RPC)
-    RUNNER_SIM_PROFILE         1: the server logs where each step's time goes
+    RUNNER_SIM_PROFILE         1: the server logs where each step's time goes (cpu: in CPU time)
     CARLA_SIM_GL_BACKEND       moderngl backend for the renderer (egl)
     RUNNER_FAULT_AT_TICK       test hook: the run fails right after captured tick N
     RUNNER_FAULT_BLOCK_TICK    test hook: the N-th tick never returns (the watchdog fires)
@@ -40,7 +40,7 @@ class Settings:
     carla_host: str | None = None
     carla_port: int | None = None
     sim_log_level: str = "INFO"
-    sim_profile: bool = False
+    sim_profile: str = ""  # "" off, "cpu" thread CPU time, anything else wall time
     gl_backend: str = "egl"
     fault_at_tick: int | None = None
     fault_block_tick: int | None = None
@@ -67,7 +67,7 @@ class Settings:
             carla_host=env.get("CARLA_HOST") or None,
             carla_port=_int_or_none(env.get("CARLA_PORT")),
             sim_log_level=env.get("RUNNER_SIM_LOG", "INFO").upper(),
-            sim_profile=env.get("RUNNER_SIM_PROFILE", "") not in ("", "0"),
+            sim_profile=_profile_mode(env.get("RUNNER_SIM_PROFILE", "")),
             gl_backend=env.get("CARLA_SIM_GL_BACKEND", "egl"),
             fault_at_tick=_int_or_none(env.get("RUNNER_FAULT_AT_TICK")),
             fault_block_tick=_int_or_none(env.get("RUNNER_FAULT_BLOCK_TICK")),
@@ -93,3 +93,7 @@ def _float_or_none(text: str | None) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def _profile_mode(value: str) -> str:
+    return "" if value in ("", "0") else value

@@ -200,7 +200,7 @@ def serve_forever(
     env = settings or Settings.from_env()
     logging.basicConfig(level=env.sim_log_level, format="%(asctime)s %(name)s: %(message)s")
     if env.sim_profile:
-        TIMER.enable()
+        TIMER.enable(cpu=env.sim_profile == "cpu")
     limit_malloc_arenas()  # before the server's threads start allocating
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from runner.sim.traffic.fleet import HORIZON, BoolArray, Fleet, FloatArray, IntArray
@@ -66,31 +67,78 @@ def advance(
 ) -> tuple[BoolArray, IntArray]:
     """Drop the samples each vehicle has passed; returns (rows off their path, samples dropped)."""
     n = len(fleet)
-    window = fleet.path[:, :ADVANCE_WINDOW]
-    lateral = fleet.shift[:, :ADVANCE_WINDOW] + offset_m[:, None]
-    pts = np.take(_plane(graph), window, axis=0) + lateral[..., None] * np.take(
-        graph.right, window, axis=0
+    off = np.zeros(n, dtype=np.bool_)
+    step = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return off, step
+    fleet.path = np.ascontiguousarray(fleet.path)
+    fleet.shift = np.ascontiguousarray(fleet.shift)
+    fleet.cols["length"] = np.ascontiguousarray(fleet.i("length"))
+    _advance_kernel(
+        _plane(graph),
+        graph.right,
+        fleet.path,
+        fleet.shift,
+        fleet.i("length"),
+        np.ascontiguousarray(offset_m, dtype=np.float64),
+        np.ascontiguousarray(xy, dtype=np.float64),
+        ADVANCE_WINDOW,
+        OFF_PATH_M * OFF_PATH_M,
+        off,
+        step,
     )
-    d2 = ((pts - xy[:, None, :]) ** 2).sum(axis=2)
-    length = fleet.i("length")
-    d2[np.arange(ADVANCE_WINDOW)[None, :] >= length[:, None]] = np.inf
-    step = np.argmin(d2, axis=1)
-    off = d2[np.arange(n), step] > OFF_PATH_M**2
-    step[off] = 0
-    _shift_left(fleet, step)
     return off, step
 
 
-def _shift_left(fleet: Fleet, step: IntArray) -> None:
-    if not step.any():
-        return
-    k = np.arange(HORIZON)[None, :]
-    length = fleet.i("length")
-    src = np.minimum(k + step[:, None], HORIZON - 1)
-    fleet.path = np.take_along_axis(fleet.path, src, axis=1)
-    fleet.shift = np.take_along_axis(fleet.shift, src, axis=1)
-    fleet.cols["length"] = np.maximum(length - step, 1)
-    _pad(fleet)
+@numba.njit(cache=True, nogil=True)
+def _advance_kernel(
+    plane: FloatArray,
+    right: FloatArray,
+    path: IntArray,
+    shift: FloatArray,
+    length: IntArray,
+    offset_m: FloatArray,
+    xy: FloatArray,
+    window: int,
+    off_path_m2: float,
+    off: BoolArray,
+    step: IntArray,
+) -> None:
+    """`advance` in place: nearest of the first `window` real entries, then shift left.
+
+    The nearest entry becomes entry 0 (the first of equals on a tie); a row farther than
+    the off-path distance from all of them keeps its path and is flagged. When any row
+    moved, every row's entries past its length repeat its last real sample (as `_pad`).
+    """
+    n, horizon = path.shape
+    moved = False
+    for r in range(n):
+        best, best_k = np.inf, 0
+        for k in range(min(window, length[r])):
+            s = path[r, k]
+            lateral = shift[r, k] + offset_m[r]
+            dx = plane[s, 0] + lateral * right[s, 0] - xy[r, 0]
+            dy = plane[s, 1] + lateral * right[s, 1] - xy[r, 1]
+            d2 = dx * dx + dy * dy
+            if d2 < best:
+                best, best_k = d2, k
+        if best > off_path_m2:
+            off[r] = True
+            best_k = 0
+        step[r] = best_k
+        if best_k > 0:
+            moved = True
+            for k in range(horizon):
+                src = min(k + best_k, horizon - 1)
+                path[r, k] = path[r, src]
+                shift[r, k] = shift[r, src]
+            length[r] = max(length[r] - best_k, 1)
+    if moved:
+        for r in range(n):
+            last = path[r, length[r] - 1]
+            for k in range(length[r], horizon):
+                path[r, k] = last
+                shift[r, k] = 0.0
 
 
 def _pad(fleet: Fleet) -> None:
@@ -133,23 +181,80 @@ def dead_end(graph: LaneGraph, fleet: Fleet) -> BoolArray:
 
 
 def geometry(graph: LaneGraph, fleet: Fleet, xy: FloatArray, offset_m: FloatArray) -> PathGeometry:
-    path = fleet.path
-    lateral = fleet.shift + offset_m[:, None]
-    # np.take, not graph.pos[path]: for (N, K) indices it is about 20 times faster
-    points = np.take(_plane(graph), path, axis=0)
-    if lateral.any():
-        points += lateral[..., None] * np.take(graph.right, path, axis=0)
-    tangent = np.take(graph.fwd, path, axis=0)
-    d = np.diff(points, axis=1)
-    hop = np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1])
-    cum = np.zeros(path.shape)
-    np.cumsum(hop, axis=1, out=cum[:, 1:])
-    behind = np.einsum("ij,ij->i", xy - points[:, 0], tangent[:, 0])  # vehicle ahead of point 0
-    along = cum - behind[:, None]
-    valid = np.arange(HORIZON)[None, :] < fleet.i("length")[:, None]
-    turn = np.diff(np.take(graph.heading_rad, path), axis=1)
-    turn = (turn + np.pi) % (2.0 * np.pi) - np.pi
+    n, k = fleet.path.shape
+    points = np.empty((n, k, 2))
+    tangent = np.empty((n, k, 2))
+    along = np.empty((n, k))
+    valid = np.empty((n, k), dtype=np.bool_)
+    turn = np.empty((n, max(k - 1, 0)))
+    if n:
+        _geometry_kernel(
+            _plane(graph),
+            graph.right,
+            graph.fwd,
+            graph.heading_rad,
+            np.ascontiguousarray(fleet.path),
+            np.ascontiguousarray(fleet.shift),
+            np.ascontiguousarray(offset_m, dtype=np.float64),
+            np.ascontiguousarray(fleet.i("length")),
+            np.ascontiguousarray(xy, dtype=np.float64),
+            points,
+            tangent,
+            along,
+            valid,
+            turn,
+        )
     return PathGeometry(points, tangent, along, valid, turn)
+
+
+@numba.njit(cache=True, nogil=True)
+def _geometry_kernel(
+    plane: FloatArray,
+    right: FloatArray,
+    fwd: FloatArray,
+    heading_rad: FloatArray,
+    path: IntArray,
+    shift: FloatArray,
+    offset_m: FloatArray,
+    length: IntArray,
+    xy: FloatArray,
+    points: FloatArray,
+    tangent: FloatArray,
+    along: FloatArray,
+    valid: BoolArray,
+    turn: FloatArray,
+) -> None:
+    """`geometry` in one pass per row (as numpy stages it made a dozen (N, K) temporaries).
+
+    Points are the lane samples shifted sideways by the row's lane-change shift plus its
+    lane offset; `along` is the distance along them from the vehicle (which stands
+    `behind` ahead of point 0 along its tangent); `turn` wraps to [-pi, pi).
+    """
+    n, k_max = path.shape
+    two_pi = 2.0 * np.pi
+    for r in range(n):
+        cum = 0.0
+        for k in range(k_max):
+            s = path[r, k]
+            lateral = shift[r, k] + offset_m[r]
+            x = plane[s, 0]
+            y = plane[s, 1]
+            if lateral != 0.0:
+                x += lateral * right[s, 0]
+                y += lateral * right[s, 1]
+            if k > 0:
+                dx, dy = x - points[r, k - 1, 0], y - points[r, k - 1, 1]
+                cum += np.sqrt(dx * dx + dy * dy)
+                t = heading_rad[s] - heading_rad[path[r, k - 1]]
+                turn[r, k - 1] = (t + np.pi) % two_pi - np.pi
+            points[r, k, 0], points[r, k, 1] = x, y
+            tangent[r, k, 0], tangent[r, k, 1] = fwd[s, 0], fwd[s, 1]
+            along[r, k] = cum
+            valid[r, k] = k < length[r]
+        behind = (xy[r, 0] - points[r, 0, 0]) * tangent[r, 0, 0]
+        behind += (xy[r, 1] - points[r, 0, 1]) * tangent[r, 0, 1]
+        for k in range(k_max):
+            along[r, k] -= behind
 
 
 @functools.lru_cache(maxsize=4)
