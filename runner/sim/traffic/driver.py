@@ -81,7 +81,10 @@ class Driver:
         return self._graph
 
     def _sync(self, graph: LaneGraph, ports: Sequence[PortView]) -> dict[int, TmSettings]:
-        """Drop rows of destroyed or unregistered vehicles, add newly registered ones."""
+        """Drop rows of destroyed or unregistered vehicles, add newly registered ones.
+
+        Returns the settings of each port.
+        """
         actors = self._world.episode().actors
         owner = {vid: p for p in ports for vid in p.members}
         fleet = self._fleet
@@ -111,23 +114,19 @@ class Driver:
             for actor, sample in zip(new, paths.locate(graph, xy, yaw).tolist(), strict=True):
                 if sample >= 0:
                     fleet.add(actor, owner[actor.id].port, sample)
-        by_port = {p.port: p.settings for p in ports}
-        return {
-            int(vid): by_port[int(port)]
-            for vid, port in zip(fleet.ids, fleet.i("port"), strict=True)
-        }
+        return {p.port: p.settings for p in ports}
 
     # -- the step --------------------------------------------------------------------------
     def step(self, dt_s: float, ports: Sequence[PortView], seed: int | None) -> None:
         graph = self._follow_world(seed)
-        settings_of = self._sync(graph, ports)
+        settings_of_port = self._sync(graph, ports)
         fleet = self._fleet
         if len(fleet) == 0 or dt_s <= 0.0:
             return
         key = (tuple((p.port, p.generation, id(p.settings)) for p in ports), fleet.ids.tobytes())
         if key != self._settings_key:  # settings or rows changed: read them again
-            self._per = [settings_of[int(v)].vehicle(int(v)) for v in fleet.ids]
-            self._tm = [settings_of[int(v)] for v in fleet.ids]
+            self._tm = [settings_of_port[port] for port in fleet.i("port").tolist()]
+            self._per = [t.vehicle(v) for t, v in zip(self._tm, fleet.ids.tolist(), strict=True)]
             self._knobs = Knobs(self._tm, self._per)
             self._settings_key = key
         per, tm, knobs = self._per, self._tm, self._knobs

@@ -123,15 +123,17 @@ class Admission:
         dt_s: float,
     ) -> FloatArray:
         self.clock_s += dt_s
-        self._release_cleared(graph, ids, path, xy, rear_m)
+        path_runs = np.take(graph.run, path)
+        self._release_cleared(graph, ids, path_runs, xy, rear_m)
         gap = np.full(len(ids), np.inf)
         decide = approach.entry_m <= speed * speed / 6.0 + DECISION_MARGIN_M
         candidates = []
-        waiting = np.isin(ids, np.fromiter(self.waiting_since, np.int64, len(self.waiting_since)))
+        since_of = self.waiting_since
+        waiting = np.fromiter((v in since_of for v in ids.tolist()), np.bool_, len(ids))
         # rows neither inside, nor deciding, nor waiting have nothing to update
         busy = (approach.entry_k >= 0) & ((approach.entry_k == 0) | decide | waiting)
         for row in np.flatnonzero(busy).tolist():
-            runs = self._runs_through(graph, path[row], approach, row)
+            runs = self._runs_through(path_runs[row], approach, row)
             vehicle = int(ids[row])
             inside_now = approach.entry_k[row] == 0
             if runs <= self.held.get(vehicle, set()):
@@ -154,32 +156,45 @@ class Admission:
         return gap
 
     @staticmethod
-    def _runs_through(
-        graph: LaneGraph, row_path: IntArray, approach: Approach, row: int
-    ) -> set[int]:
+    def _runs_through(row_runs: IntArray, approach: Approach, row: int) -> set[int]:
+        """The junction runs a row's path takes from its entry to its exit."""
         k_in = int(approach.entry_k[row])
         k_out = int(approach.exit_k[row])
-        stop = k_out if k_out > 0 else len(row_path)
-        return set(graph.run[row_path[k_in:stop]].tolist())
+        stop = k_out if k_out > 0 else len(row_runs)
+        return set(row_runs[k_in:stop].tolist())
 
     def _release_cleared(
-        self, graph: LaneGraph, ids: IntArray, path: IntArray, xy: FloatArray, rear_m: FloatArray
+        self,
+        graph: LaneGraph,
+        ids: IntArray,
+        path_runs: IntArray,
+        xy: FloatArray,
+        rear_m: FloatArray,
     ) -> None:
+        """Release the runs a vehicle has left: off its path and its rear clear of their end."""
         if not self.held:
             return
         row_of = {int(v): r for r, v in enumerate(ids.tolist())}
+        vehicles: list[int] = []
+        rows: list[int] = []
+        runs: list[int] = []
         for vehicle in list(self.held):
             row = row_of.get(vehicle)
             if row is None:
                 self.forget(vehicle)
                 continue
-            ahead = set(graph.run[path[row]].tolist())
-            done = set()
             for run in self.held[vehicle]:
-                if run in ahead:
-                    continue
-                end = graph.pos[graph.run_last[run], :2]
-                if float(np.hypot(*(xy[row] - end))) > rear_m[row] + CLEAR_MARGIN_M:
-                    done.add(run)
-            if done:
-                self._release(vehicle, done)
+                vehicles.append(vehicle)
+                rows.append(row)
+                runs.append(run)
+        if not runs:
+            return
+        r, held = np.array(rows, dtype=np.int64), np.array(runs, dtype=np.int64)
+        on_path = (path_runs[r] == held[:, None]).any(axis=1)
+        end = graph.pos[graph.run_last[held], :2]
+        gone = np.hypot(xy[r, 0] - end[:, 0], xy[r, 1] - end[:, 1]) > rear_m[r] + CLEAR_MARGIN_M
+        done: dict[int, set[int]] = {}
+        for i in np.flatnonzero(~on_path & gone).tolist():
+            done.setdefault(vehicles[i], set()).add(runs[i])
+        for vehicle, cleared in done.items():
+            self._release(vehicle, cleared)
