@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from runner.sim.traffic.fleet import FloatArray
+from runner.sim.traffic.fleet import BoolArray, FloatArray, IntArray
 from runner.sim.world.vehicle_physics import (
     AERO_PER_M,
     ENGINE_BRAKE_MPS2,
@@ -89,6 +90,36 @@ def pedals(
 
 def lookahead_m(speed: FloatArray) -> FloatArray:
     return LOOKAHEAD_MIN_M + LOOKAHEAD_PER_MPS * np.maximum(speed, 0.0)
+
+
+def pursuit_targets(
+    along: FloatArray, valid: BoolArray, points: FloatArray, length: IntArray, reach_m: FloatArray
+) -> FloatArray:
+    """(N, 2): each row's first valid path point at least `reach_m` ahead, else its last."""
+    target = np.empty((len(along), 2))
+    if len(along):
+        _pursuit_kernel(along, valid, points, length, reach_m, target)
+    return target
+
+
+@numba.njit(cache=True, nogil=True)
+def _pursuit_kernel(
+    along: FloatArray,
+    valid: BoolArray,
+    points: FloatArray,
+    length: IntArray,
+    reach_m: FloatArray,
+    target: FloatArray,
+) -> None:
+    n, k_max = along.shape
+    for r in range(n):
+        pick = length[r] - 1
+        for k in range(k_max):
+            if valid[r, k] and along[r, k] >= reach_m[r]:
+                pick = k
+                break
+        target[r, 0] = points[r, pick, 0]
+        target[r, 1] = points[r, pick, 1]
 
 
 def steer_to(

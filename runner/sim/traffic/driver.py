@@ -361,9 +361,9 @@ class Driver:
     def _steer(self, geom: paths.PathGeometry, state: sensing.State) -> FloatArray:
         fleet = self._fleet
         reach = control.lookahead_m(state.speed)
-        beyond = (geom.along >= reach[:, None]) & geom.valid
-        k = np.where(beyond.any(axis=1), np.argmax(beyond, axis=1), fleet.i("length") - 1)
-        target = geom.points[np.arange(len(fleet)), k]
+        target = control.pursuit_targets(
+            geom.along, geom.valid, geom.points, fleet.i("length"), reach
+        )
         return control.steer_to(
             state.xy,
             state.heading,

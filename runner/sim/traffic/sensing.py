@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from runner.sim.traffic import control, junctions, obstacles, paths
@@ -83,14 +84,45 @@ LATERAL_COMFORT_MPS2 = 2.5
 
 def curve_speed(geom: paths.PathGeometry, speed: FloatArray) -> FloatArray:
     """Highest speed from which every curve ahead is reached at comfortable lateral accel."""
-    ds = np.maximum(np.diff(geom.along, axis=1), 0.2)
-    curvature = np.abs(geom.turn) / ds  # heading change per metre
-    curvature = np.maximum(curvature, np.roll(curvature, 1, axis=1))  # smooth sample noise
-    v_curve_sq = LATERAL_COMFORT_MPS2 / np.maximum(curvature, 1e-4)
-    dist = np.maximum(geom.along[:, 1:], 0.0)
-    reach = np.sqrt(v_curve_sq + 2.0 * control.COMFORT_DECEL_MPS2 * dist)
-    reach = np.where(geom.valid[:, 1:], reach, np.inf)
-    return reach.min(axis=1)
+    n = len(geom.along)
+    out = np.empty(n)
+    if n:
+        _curve_speed_kernel(
+            geom.along, geom.turn, geom.valid, LATERAL_COMFORT_MPS2, control.COMFORT_DECEL_MPS2, out
+        )
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _curve_speed_kernel(
+    along: FloatArray,
+    turn: FloatArray,
+    valid: BoolArray,
+    lateral_mps2: float,
+    decel_mps2: float,
+    out: FloatArray,
+) -> None:
+    """Per row: min over valid entries k >= 1 of sqrt(v_curve(k)^2 + 2 b d(k)).
+
+    Curvature of hop k is |turn| over its length (at least 0.2 m), smoothed by the max with
+    the hop before it (hop 0 with the last hop, as a wrapped roll); v_curve^2 = a / curvature.
+    """
+    n, k_max = along.shape
+    hops = k_max - 1
+    for r in range(n):
+        best = np.inf
+        last = abs(turn[r, hops - 1]) / max(along[r, hops] - along[r, hops - 1], 0.2)
+        before = last
+        for k in range(hops):
+            c = abs(turn[r, k]) / max(along[r, k + 1] - along[r, k], 0.2)
+            smooth = max(c, before)
+            before = c
+            if valid[r, k + 1]:
+                v2 = lateral_mps2 / max(smooth, 1e-4)
+                v = np.sqrt(v2 + 2.0 * decel_mps2 * max(along[r, k + 1], 0.0))
+                if v < best:
+                    best = v
+        out[r] = best
 
 
 def obstacle_table(actors: object, fleet_ids: IntArray) -> tuple[obstacles.Obstacles, IntArray]:
