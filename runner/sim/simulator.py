@@ -31,6 +31,7 @@ log = logging.getLogger("runner.sim")
 
 WORLD_STREAM_ID = 1
 ASYNC_PERIOD_S = 0.05
+SYNC_IDLE_CHECK_S = 1.0  # the idle ticker looks again at least this often
 
 
 class Simulator:
@@ -51,6 +52,7 @@ class Simulator:
         self._map: LoadedMap = load_map(maps.resolve(default_map))
         self._episode = self._new_episode(EpisodeSettings(), dict(DEFAULT_WEATHER))
         self._ticker_stop = threading.Event()
+        self._settings_changed = threading.Event()  # wakes the ticker idling in sync mode
         self._ticker = threading.Thread(target=self._tick_async, name="async-ticker", daemon=True)
 
     # -- lifecycle -------------------------------------------------------------------
@@ -65,6 +67,7 @@ class Simulator:
 
     def stop(self) -> None:
         self._ticker_stop.set()
+        self._settings_changed.set()
         self._ticker.join(timeout=2.0)
 
     # -- read-only views ------------------------------------------------------------
@@ -126,6 +129,7 @@ class Simulator:
             if reset_settings:
                 self._sync_owner = None
             self._episode = self._new_episode(settings, dict(DEFAULT_WEATHER))
+            self._settings_changed.set()
             for observer in self._observers:
                 observer.episode_changed(self._episode, self._map)
             log.info("loaded %s (episode %d)", source.name, self._episode.id)
@@ -156,6 +160,7 @@ class Simulator:
             if not settings.synchronous_mode:
                 self._sync_owner = None
             self._episode.settings = settings
+            self._settings_changed.set()
             return self._frame
 
     def client_gone(self, connection_id: int) -> None:
@@ -168,6 +173,7 @@ class Simulator:
                 settings = replace(self._episode.settings, synchronous_mode=False)
                 self._episode.settings = settings
                 self._sync_owner = None
+                self._settings_changed.set()
 
     # -- Traffic Managers that clients run themselves (the registry CARLA keeps) ---------
     def register_traffic_manager(self, port: int, entry: list[Any]) -> bool:
@@ -235,12 +241,23 @@ class Simulator:
         self._stream.publish(WORLD_STREAM_ID, payload)
 
     def _tick_async(self) -> None:
+        """Ticks at the episode's period in asynchronous mode; idles while it is synchronous.
+
+        Idle means waiting for a change of settings, not polling: a thread waking every
+        millisecond takes the GIL from the stepping thread hundreds of times a second.
+        """
         next_due = time.monotonic()
         while not self._ticker_stop.is_set():
             with self.lock:
                 settings = self._episode.settings
                 period = settings.fixed_delta_seconds or ASYNC_PERIOD_S
-                if not settings.synchronous_mode and time.monotonic() >= next_due:
+                synchronous = settings.synchronous_mode
+                if not synchronous and time.monotonic() >= next_due:
                     self.tick()
                     next_due = max(next_due + period, time.monotonic() - period)
-            self._ticker_stop.wait(max(0.001, next_due - time.monotonic()))
+            if synchronous:
+                self._settings_changed.wait(SYNC_IDLE_CHECK_S)
+                self._settings_changed.clear()
+                next_due = time.monotonic()
+            else:
+                self._ticker_stop.wait(max(0.001, next_due - time.monotonic()))
