@@ -5,17 +5,23 @@ the traits they rely on: throttle/brake map to bounded accelerations, steering r
 wheels through UE4's input rise/fall rates and a speed-dependent steering curve, and tyres
 cap lateral acceleration. All vehicles advance together in numpy arrays (one row per
 vehicle; Python only reads controls and writes poses back), and the road surface under
-all moving vehicles is fetched in one batched `RoadIndex` query.
+all moving vehicles is fetched in one batched `RoadIndex` query. The arithmetic runs in
+numba kernels (as ~60 small numpy stages it cost more than the Python around it); only
+`np.tan` and `np.arctan` stay numpy calls between kernels, because numpy's vectorised
+versions round differently from libm's in the last bit and poses must not change.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import compress, repeat
+from typing import Any, cast
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -112,10 +118,16 @@ class _Rows:
     ) -> None:
         self.ids = [a.id for a in actors]
         lims = [vehicle_limits(a) for a in actors]
-        self.lim = {
-            name: np.array([getattr(x, name) for x in lims], dtype=np.float64)
-            for name in self.LIMITS
-        }
+        n = len(actors)
+        # (N, 8) in LIMITS order: what the kernels read
+        self.limits = np.array(
+            [[getattr(x, name) for name in self.LIMITS] for x in lims], dtype=np.float64
+        ).reshape(n, len(self.LIMITS))
+        self.no_cv = np.zeros((n, 2))  # constant velocity (forward, lateral) when none is set
+        self.out = np.zeros((_OUT_ROWS, n))  # kernel outputs, one row per quantity
+        self.gear = np.zeros(n, dtype=np.int64)
+        self.follow = np.zeros(n, dtype=bool)
+        self.set_gear = np.zeros(n, dtype=bool)
         state = [saved.get(i, (0.0, 0.0, False)) for i in self.ids]
         self.steer = np.array([x[0] for x in state], dtype=np.float64)  # after rise/fall rates
         self.vz = np.array([x[1] for x in state], dtype=np.float64)  # dropping onto the road
@@ -144,11 +156,7 @@ class VehiclePhysics:
 
     def _rows_for(self, actors: list[Actor]) -> _Rows:
         rows = self._rows
-        if (
-            rows is None
-            or len(rows.ids) != len(actors)
-            or any(i != a.id for i, a in zip(rows.ids, actors, strict=True))
-        ):
+        if rows is None or rows.ids != [a.id for a in actors]:
             if rows is not None:
                 rows.save(self._saved)
             rows = self._rows = _Rows(actors, self._saved)
@@ -187,13 +195,20 @@ def _hold(actor: Actor) -> None:
 
 
 _ZERO: Vec3 = (0.0, 0.0, 0.0)
-_COLUMNS = 19  # what `_read` returns per vehicle
+_COLUMNS = 17  # what `_read` returns per vehicle
+_DEG_TO_RAD = np.pi / 180.0  # exactly what np.radians / np.degrees multiply by
+_RAD_TO_DEG = 180.0 / np.pi
+# rows of `_Rows.out`
+_X, _Y, _Z, _PITCH, _YAW, _ROLL = range(6)
+_VEL, _ACC, _SPIN, _SPEED = 6, 9, 12, 13
+_LATERAL, _TAN, _CURVATURE, _BETA = 14, 15, 16, 17
+_OUT_ROWS = 18
 
 
 def _read(a: Actor) -> tuple[float, ...]:
     t, state = a.transform, a.vehicle
     assert state is not None
-    c, cv, v = state.control, a.constant_velocity, a.velocity
+    c, v = state.control, a.velocity
     return (
         t.x,
         t.y,
@@ -208,9 +223,7 @@ def _read(a: Actor) -> tuple[float, ...]:
         c.hand_brake,
         c.reverse,
         c.manual_gear_shift,
-        cv is not None,
-        cv[0] if cv is not None else 0.0,
-        cv[1] if cv is not None else 0.0,
+        a.constant_velocity is not None,
         v[0],
         v[1],
         v[2],
@@ -219,162 +232,310 @@ def _read(a: Actor) -> tuple[float, ...]:
 
 def _advance(actors: list[Actor], rows: _Rows, ground: GroundQuery, dt_s: float) -> None:
     """One bicycle step for every row, then the road surface under those that moved."""
-    read = itertools.chain.from_iterable(_read(a) for a in actors)  # fromiter: 2x np.array
-    data = np.fromiter(read, np.float64, len(actors) * _COLUMNS).reshape(len(actors), _COLUMNS)
-    x, y, z, pitch_deg, yaw_deg, roll_deg, v0 = (data[:, k] for k in range(7))
-    throttle, steer_in, brake = data[:, 7], data[:, 8], data[:, 9]
-    hand, reverse, manual, cv_on = (data[:, k] > 0.5 for k in (10, 11, 12, 13))
-    lim = rows.lim
-    pitch = np.radians(pitch_deg)
-    v1 = _longitudinal(v0, throttle, brake, hand, reverse, pitch, lim, dt_s)
-    v1 = np.where(cv_on, data[:, 14], v1)
-    lateral = np.where(cv_on, data[:, 15], 0.0)
-    rows.steer = _steer_input(rows.steer, np.clip(steer_in, -1.0, 1.0), dt_s)
-    curvature = _curvature(rows.steer, v1, lim)
-    rest = (v1 == 0.0) & (v0 == 0.0) & (lateral == 0.0)
-    v_mid = np.where(cv_on, v1, 0.5 * (v0 + v1))
-    yaw_rate = v_mid * curvature  # [rad/s]; positive steer turns right = yaw grows
-    beta = np.arctan(0.5 * lim["wheelbase_m"] * curvature)  # slip angle at the box centre
-    yaw0 = np.radians(yaw_deg)
-    heading = yaw0 + 0.5 * yaw_rate * dt_s + beta
-    cos_h, sin_h, cos_p = np.cos(heading), np.sin(heading), np.cos(pitch)
-    step_m, side_m = v_mid * dt_s, lateral * dt_s
-    x1 = np.where(rest, x, x + step_m * cos_h * cos_p - side_m * sin_h)
-    y1 = np.where(rest, y, y + step_m * sin_h * cos_p + side_m * cos_h)
-    z1 = np.where(rest, z, z + step_m * np.sin(pitch))
-    yaw1 = yaw0 + yaw_rate * dt_s
-    yaw1_deg = np.where(rest, yaw_deg, np.degrees(yaw1))
-    vel = _velocity(v1, lateral, yaw1 + beta, pitch)
-    accel = (vel - data[:, 16:19]) / dt_s
-    spin = np.degrees(yaw_rate)
-    pitch1, roll1 = pitch_deg.copy(), roll_deg.copy()
-    follow = ~rest | ~rows.grounded
+    n = len(actors)
+    read = itertools.chain.from_iterable(map(_read, actors))  # fromiter: 2x np.array
+    data = np.fromiter(read, np.float64, n * _COLUMNS).reshape(n, _COLUMNS)
+    cv = rows.no_cv
+    if data[:, 13].any():
+        cv = np.zeros((n, 2))
+        for k in np.flatnonzero(data[:, 13]).tolist():
+            fixed = actors[k].constant_velocity
+            assert fixed is not None
+            cv[k] = fixed[0], fixed[1]
+    out, lim = rows.out, rows.limits
+    _drive_kernel(data, cv, lim, rows.steer, dt_s, out)
+    np.tan(out[_TAN], out=out[_TAN])  # numpy's, not libm's: see the module docstring
+    _curvature_kernel(out, lim)
+    np.arctan(out[_BETA], out=out[_BETA])  # slip angle at the box centre
+    _pose_kernel(data, out, rows.grounded, dt_s, rows.gear, rows.follow, rows.set_gear)
+    follow = rows.follow
     if follow.any():
-        _settle(ground, rows, np.flatnonzero(follow), x1, y1, z1, yaw1_deg, pitch1, roll1, dt_s)
-    gear = np.where(reverse, -1, 1 + np.minimum(4, np.floor(np.abs(v1) / 9.0))).astype(np.int64)
-    columns = (x1, y1, z1, pitch1, yaw1_deg, roll1, vel, accel, spin, v1, gear)
-    values = zip(*(c.tolist() for c in columns), strict=True)
-    flags = zip(rest.tolist(), follow.tolist(), manual.tolist(), strict=True)
-    for actor, (still, moved, manual_gear), (px, py, pz, pp, pyaw, pr, v, acc, w, s, g) in zip(
-        actors, flags, values, strict=True
-    ):
+        _settle(ground, rows, np.flatnonzero(follow), dt_s)
+    _write(actors, rows)
+
+
+def _write(actors: list[Actor], rows: _Rows) -> None:
+    """Poses of rows that moved; velocities, speed (zero for still rows) and gears.
+
+    Column-wise with C-level zips: a per-actor loop building tuples cost about as much as
+    all the arithmetic. Still rows come out of `_pose_kernel` with zeros.
+    """
+    out = rows.out
+    follow = rows.follow
+    if follow.all():
+        poses = _transforms([out[k].tolist() for k in range(6)])
+        for actor, pose in zip(actors, poses, strict=True):
+            actor.transform = pose
+    elif follow.any():
+        poses = _transforms([out[k, follow].tolist() for k in range(6)])
+        for actor, pose in zip(compress(actors, follow.tolist()), poses, strict=True):
+            actor.transform = pose
+    vel = zip(*(out[k].tolist() for k in range(_VEL, _VEL + 3)), strict=True)
+    acc = zip(*(out[k].tolist() for k in range(_ACC, _ACC + 3)), strict=True)
+    spin = zip(repeat(0.0), repeat(0.0), out[_SPIN].tolist())
+    for actor, v, a, w, speed in zip(actors, vel, acc, spin, out[_SPEED].tolist(), strict=True):
         state = actor.vehicle
         assert state is not None
-        if moved:
-            actor.transform = Transform(px, py, pz, pp, pyaw, pr)
-        if still:
-            actor.velocity = actor.angular_velocity = actor.acceleration = _ZERO
-            state.speed_mps = 0.0
-            continue
-        actor.acceleration = tuple(acc)  # 3 floats
-        actor.velocity = tuple(v)
-        actor.angular_velocity = (0.0, 0.0, w)
-        state.speed_mps = s
-        if not manual_gear:
-            state.control.gear = g
+        actor.velocity = v
+        actor.acceleration = a
+        actor.angular_velocity = w
+        state.speed_mps = speed
+    set_gear = rows.set_gear
+    shifted = zip(compress(actors, set_gear.tolist()), rows.gear[set_gear].tolist(), strict=True)
+    for actor, gear in shifted:
+        state = actor.vehicle
+        assert state is not None
+        state.control.gear = gear
 
 
-def _longitudinal(
-    v: FloatArray,
-    throttle_in: FloatArray,
-    brake: FloatArray,
-    hand: BoolArray,
-    reverse: BoolArray,
-    pitch_rad: FloatArray,
-    lim: dict[str, FloatArray],
-    dt_s: float,
-) -> FloatArray:
-    """Signed speed after dt_s: drive and slope push, brakes and drag only ever slow down."""
-    direction = np.where(reverse, -1.0, 1.0)
-    top = np.where(reverse, lim["reverse_top_speed_mps"], lim["top_speed_mps"])
-    along = np.maximum(0.0, v * direction)
-    throttle = np.clip(throttle_in, 0.0, 1.0)
-    drive = np.where(hand, 0.0, direction * throttle * lim["max_accel_mps2"])
-    drive = drive * np.maximum(0.0, 1.0 - along / top)
-    slope = -GRAVITY_MPS2 * np.sin(pitch_rad)
-    resist = ROLLING_MPS2 + AERO_PER_M * v * v
-    resist = resist + np.clip(brake, 0.0, 1.0) * lim["max_brake_mps2"]
-    resist = resist + np.where(hand, lim["hand_brake_mps2"], 0.0)
-    resist = resist + np.where((throttle == 0.0) & (np.abs(v) > STILL_MPS), ENGINE_BRAKE_MPS2, 0.0)
-    free = v + (drive + slope) * dt_s
-    return np.where(np.abs(free) <= resist * dt_s, 0.0, free - np.copysign(resist * dt_s, free))
+_TRANSFORM_FIELDS = ("x", "y", "z", "pitch", "yaw", "roll")
+_TRANSFORM_SLOTS = tuple(getattr(Transform, name).__set__ for name in _TRANSFORM_FIELDS)
 
 
-def _steer_input(current: FloatArray, target: FloatArray, dt_s: float) -> FloatArray:
-    """UE4 input interpolation: rising towards full lock is slower than returning."""
-    rising = (np.abs(target) > np.abs(current)) & (target * current >= 0.0)
-    rate = np.where(rising, STEER_RISE_PER_S, STEER_FALL_PER_S) * dt_s
-    return current + np.clip(target - current, -rate, rate)
+def _transforms(columns: list[list[float]]) -> list[Transform]:
+    """`[Transform(*row) for row in zip(*columns)]`, about twice as fast.
+
+    The frozen dataclass's __init__ sets each field through object.__setattr__ (~1 µs a
+    pose, 0.2 ms at 200 cars); filling the slots through their descriptors in C-level maps
+    builds the same immutable objects. Valid while Transform is a plain slots dataclass of
+    these fields without __post_init__ (tests/test_vehicle_physics_kernel.py checks).
+    """
+    poses = cast(list[Transform], list(map(object.__new__, repeat(Transform, len(columns[0])))))
+    for fill, column in zip(_TRANSFORM_SLOTS, columns, strict=True):
+        deque(map(fill, poses, column), maxlen=0)
+    return poses
 
 
 _CURVE_KMH = np.array([p[0] for p in STEER_CURVE])
 _CURVE_FACTOR = np.array([p[1] for p in STEER_CURVE])
 
 
-def _curvature(steer: FloatArray, v_mps: FloatArray, lim: dict[str, FloatArray]) -> FloatArray:
-    """Path curvature [1/m] from steering, the speed steering curve and tyre grip."""
-    factor = np.interp(np.abs(v_mps) * 3.6, _CURVE_KMH, _CURVE_FACTOR)
-    curvature = np.tan(steer * lim["max_steer_rad"] * factor) / lim["wheelbase_m"]
-    v2 = v_mps * v_mps
-    moving = v2 > 1e-6
-    cap = lim["max_lateral_mps2"] / np.where(moving, v2, 1.0)
-    return np.where(moving, np.clip(curvature, -cap, cap), curvature)
+@numba.njit(cache=True, nogil=True)
+def _clip(x: float, lo: float, hi: float) -> float:
+    """np.clip of one float: NaN stays NaN, else max with lo, then min with hi."""
+    if x != x:
+        return x
+    y = x if x > lo else lo
+    return y if y < hi else hi
 
 
-def _velocity(
-    v_mps: FloatArray, lateral_mps: FloatArray, heading_rad: FloatArray, pitch_rad: FloatArray
-) -> FloatArray:
-    """(N, 3) world velocity at the end of the step (what CARLA's physics body reports)."""
-    cos_h, sin_h = np.cos(heading_rad), np.sin(heading_rad)
-    along = v_mps * np.cos(pitch_rad)
-    return np.stack(
-        [
-            along * cos_h - lateral_mps * sin_h,
-            along * sin_h + lateral_mps * cos_h,
-            v_mps * np.sin(pitch_rad),
-        ],
-        axis=1,
-    )
+@numba.njit(cache=True, nogil=True)
+def _maximum(a: float, b: float) -> float:
+    """np.maximum of two floats (NaN wins)."""
+    if a != a or b != b:
+        return a + b
+    return a if a >= b else b
 
 
-def _settle(
-    ground: GroundQuery,
-    rows: _Rows,
-    idx: IntArray,
-    x: FloatArray,
-    y: FloatArray,
-    z: FloatArray,
-    yaw_deg: FloatArray,
-    pitch_deg: FloatArray,
-    roll_deg: FloatArray,
-    dt_s: float,
+@numba.njit(cache=True, nogil=True)
+def _steer_factor(kmh: float) -> float:
+    """np.interp(kmh, _CURVE_KMH, _CURVE_FACTOR), numpy's formula and its end rules."""
+    xp, fp = _CURVE_KMH, _CURVE_FACTOR
+    last = len(xp) - 1
+    if kmh != kmh:
+        return kmh
+    if kmh < xp[0]:
+        return fp[0]
+    if kmh >= xp[last]:
+        return fp[last]
+    j = 0
+    while xp[j + 1] <= kmh:
+        j += 1
+    if xp[j] == kmh:
+        return fp[j]
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    return slope * (kmh - xp[j]) + fp[j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _drive_kernel(
+    data: FloatArray, cv: FloatArray, lim: FloatArray, steer: FloatArray, dt: float, out: FloatArray
 ) -> None:
+    """Signed speed after dt, lateral speed, steering after the input rates, tan's argument.
+
+    Longitudinal: drive and slope push, brakes and drag only ever slow down (and never
+    flip the sign); a constant velocity overrides it. Steering: UE4 input interpolation,
+    rising towards full lock slower than returning. Writes out[_SPEED, _LATERAL, _TAN] and
+    `steer` in place; operation order as in the former numpy code, for identical rounding.
+    """
+    for i in range(len(data)):
+        v = data[i, 6]
+        hand, reverse, cv_on = data[i, 10] > 0.5, data[i, 11] > 0.5, data[i, 13] > 0.5
+        direction = -1.0 if reverse else 1.0
+        top = lim[i, 5] if reverse else lim[i, 4]
+        along = _maximum(0.0, v * direction)
+        throttle = _clip(data[i, 7], 0.0, 1.0)
+        drive = 0.0 if hand else direction * throttle * lim[i, 2]
+        drive = drive * _maximum(0.0, 1.0 - along / top)
+        slope = -GRAVITY_MPS2 * np.sin(data[i, 3] * _DEG_TO_RAD)
+        resist = ROLLING_MPS2 + AERO_PER_M * v * v
+        resist = resist + _clip(data[i, 9], 0.0, 1.0) * lim[i, 3]
+        resist = resist + (lim[i, 6] if hand else 0.0)
+        resist = resist + (ENGINE_BRAKE_MPS2 if throttle == 0.0 and abs(v) > STILL_MPS else 0.0)
+        free = v + (drive + slope) * dt
+        v1 = 0.0 if abs(free) <= resist * dt else free - np.copysign(resist * dt, free)
+        if cv_on:
+            v1 = cv[i, 0]
+        out[_SPEED, i] = v1
+        out[_LATERAL, i] = cv[i, 1] if cv_on else 0.0
+        target = _clip(data[i, 8], -1.0, 1.0)
+        current = steer[i]
+        rising = abs(target) > abs(current) and target * current >= 0.0
+        rate = (STEER_RISE_PER_S if rising else STEER_FALL_PER_S) * dt
+        steer[i] = current + _clip(target - current, -rate, rate)
+        factor = _steer_factor(abs(v1) * 3.6)
+        out[_TAN, i] = steer[i] * lim[i, 1] * factor
+
+
+@numba.njit(cache=True, nogil=True)
+def _curvature_kernel(out: FloatArray, lim: FloatArray) -> None:
+    """Path curvature [1/m] from tan(steer angle), capped by tyre grip; arctan's argument."""
+    for i in range(out.shape[1]):
+        curvature = out[_TAN, i] / lim[i, 0]
+        v = out[_SPEED, i]
+        v2 = v * v
+        if v2 > 1e-6:
+            cap = lim[i, 7] / v2
+            curvature = _clip(curvature, -cap, cap)
+        out[_CURVATURE, i] = curvature
+        out[_BETA, i] = 0.5 * lim[i, 0] * curvature
+
+
+@numba.njit(cache=True, nogil=True)
+def _pose_kernel(
+    data: FloatArray,
+    out: FloatArray,
+    grounded: BoolArray,
+    dt: float,
+    gear: IntArray,
+    follow: BoolArray,
+    set_gear: BoolArray,
+) -> None:
+    """Pose, world velocity, acceleration, spin and gear at the end of the step.
+
+    Rows standing still keep their pose and get zero velocities and speed; rows that
+    moved or are still dropping onto the road are marked in `follow` for `_settle`.
+    """
+    for i in range(len(data)):
+        x, y, z, pitch_deg, yaw_deg, roll_deg, v0 = data[i, 0:7]
+        cv_on, reverse, manual = data[i, 13] > 0.5, data[i, 11] > 0.5, data[i, 12] > 0.5
+        v1, lateral = out[_SPEED, i], out[_LATERAL, i]
+        curvature, beta = out[_CURVATURE, i], out[_BETA, i]
+        pitch = pitch_deg * _DEG_TO_RAD
+        still = v1 == 0.0 and v0 == 0.0 and lateral == 0.0
+        v_mid = v1 if cv_on else 0.5 * (v0 + v1)
+        yaw_rate = v_mid * curvature  # [rad/s]; positive steer turns right = yaw grows
+        yaw0 = yaw_deg * _DEG_TO_RAD
+        heading = yaw0 + 0.5 * yaw_rate * dt + beta
+        yaw1 = yaw0 + yaw_rate * dt
+        out[_PITCH, i], out[_ROLL, i] = pitch_deg, roll_deg
+        follow[i] = not still or not grounded[i]
+        if reverse:
+            gear[i] = -1
+        else:
+            g = np.floor(abs(v1) / 9.0)
+            g = 1.0 + (g if g < 4.0 or g != g else 4.0)
+            gear[i] = np.int64(g) if abs(g) < 4e18 else np.iinfo(np.int64).min
+        set_gear[i] = not still and not manual
+        if still:
+            out[_X, i], out[_Y, i], out[_Z, i], out[_YAW, i] = x, y, z, yaw_deg
+            for k in range(_VEL, _SPEED + 1):
+                out[k, i] = 0.0
+            continue
+        cos_h, sin_h, cos_p, sin_p = np.cos(heading), np.sin(heading), np.cos(pitch), np.sin(pitch)
+        step_m, side_m = v_mid * dt, lateral * dt
+        out[_X, i] = x + step_m * cos_h * cos_p - side_m * sin_h
+        out[_Y, i] = y + step_m * sin_h * cos_p + side_m * cos_h
+        out[_Z, i] = z + step_m * sin_p
+        out[_YAW, i] = yaw1 * _RAD_TO_DEG
+        cos_h, sin_h = np.cos(yaw1 + beta), np.sin(yaw1 + beta)
+        along = v1 * cos_p
+        vel = (along * cos_h - lateral * sin_h, along * sin_h + lateral * cos_h, v1 * sin_p)
+        for k in range(3):
+            out[_VEL + k, i] = vel[k]
+            out[_ACC + k, i] = (vel[k] - data[i, 14 + k]) / dt
+        out[_SPIN, i] = yaw_rate * _RAD_TO_DEG
+
+
+def _settle(ground: GroundQuery, rows: _Rows, idx: IntArray, dt_s: float) -> None:
     """Put vehicles `idx` on the road plane (dropping if spawned above it), aligned to it.
 
-    Writes z, pitch and roll of those rows in place; rows off the road, or with the road
-    far above or below them, keep their pose.
+    Writes z, pitch and roll of those rows of `rows.out` in place; rows off the road, or
+    with the road far above or below them, keep their pose. The two arctan2 are numpy's
+    (see the module docstring), the rest two small kernels.
     """
-    hits = ground.surface(np.stack([x[idx], y[idx], z[idx]], axis=1))
-    height = z[idx] - hits.ground_z
-    ok = (hits.index >= 0) & (height >= -GROUND_BELOW_M) & (height <= GROUND_ABOVE_M)
-    idx, height, ground_z, normal = idx[ok], height[ok], hits.ground_z[ok], hits.normal[ok]
-    falling = (height > GROUND_SNAP_M) & ~rows.grounded[idx]
-    vz = np.where(falling, rows.vz[idx] - GRAVITY_MPS2 * dt_s, rows.vz[idx])
-    settled = np.where(falling, np.maximum(ground_z, z[idx] + vz * dt_s), ground_z)
-    landed = settled <= ground_z
-    rows.vz[idx] = np.where(landed, 0.0, vz)
-    rows.grounded[idx] |= landed
-    z[idx] = settled
-    pitch_deg[idx], roll_deg[idx] = _align(normal, np.radians(yaw_deg[idx]))
+    out = rows.out
+    hits = ground.surface(np.ascontiguousarray(out[_X : _Z + 1, idx].T))
+    sel = np.empty(len(idx), dtype=np.int64)
+    plane = np.empty((4, len(idx)))
+    m = _land_kernel(
+        idx,
+        np.ascontiguousarray(hits.index, dtype=np.int64),
+        np.ascontiguousarray(hits.ground_z, dtype=np.float64),
+        np.ascontiguousarray(hits.normal, dtype=np.float64),
+        rows.vz,
+        rows.grounded,
+        out,
+        dt_s,
+        sel,
+        plane,
+    )
+    if m == 0:
+        return
+    sel, plane = sel[:m], plane[:, :m]
+    pitch = np.arctan2(plane[0], plane[1])
+    _roll_kernel(sel, pitch, plane, out)
+    out[_ROLL, sel] = np.degrees(np.arctan2(plane[2], plane[3]))
 
 
-def _align(normal: FloatArray, yaw_rad: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Pitch and roll [deg] that put vehicles with this yaw flat on planes with `normal`."""
-    nx, ny, nz = normal[:, 0], normal[:, 1], normal[:, 2]
-    cy, sy = np.cos(yaw_rad), np.sin(yaw_rad)
-    along = nx * cy + ny * sy
-    pitch = np.arctan2(-along, nz)
-    across = ny * cy - nx * sy
-    a = np.sin(pitch) * along - nz * np.cos(pitch)
-    roll = np.arctan2(across, -a)
-    return np.degrees(pitch), np.degrees(roll)
+@numba.njit(cache=True, nogil=True)
+def _land_kernel(
+    idx: IntArray,
+    index: IntArray,
+    ground_z: FloatArray,
+    normal: FloatArray,
+    vz: FloatArray,
+    grounded: BoolArray,
+    out: FloatArray,
+    dt: float,
+    sel: IntArray,
+    plane: FloatArray,
+) -> int:
+    """Drop or snap rows `idx` onto their road plane; returns how many are on one.
+
+    Those rows go to sel[:m]; plane[:, :m] gets (-along, up, across, -) of the plane
+    normal in the vehicle's heading frame, for pitch = arctan2(-along, up).
+    """
+    m = 0
+    for k in range(len(idx)):
+        i = idx[k]
+        z = out[_Z, i]
+        height = z - ground_z[k]
+        if not (index[k] >= 0 and height >= -GROUND_BELOW_M and height <= GROUND_ABOVE_M):
+            continue
+        falling = height > GROUND_SNAP_M and not grounded[i]
+        v = vz[i] - GRAVITY_MPS2 * dt if falling else vz[i]
+        settled = _maximum(ground_z[k], z + v * dt) if falling else ground_z[k]
+        landed = settled <= ground_z[k]
+        vz[i] = 0.0 if landed else v
+        grounded[i] = grounded[i] or landed
+        out[_Z, i] = settled
+        nx, ny, nz = normal[k, 0], normal[k, 1], normal[k, 2]
+        yaw = out[_YAW, i] * _DEG_TO_RAD
+        cy, sy = np.cos(yaw), np.sin(yaw)
+        sel[m] = i
+        plane[0, m] = -(nx * cy + ny * sy)
+        plane[1, m] = nz
+        plane[2, m] = ny * cy - nx * sy
+        m += 1
+    return m
+
+
+@numba.njit(cache=True, nogil=True)
+def _roll_kernel(sel: IntArray, pitch: FloatArray, plane: FloatArray, out: FloatArray) -> None:
+    """Pitch [deg] into `out`; plane[3] = the second arctan2's x for roll (flat on the plane)."""
+    for k in range(len(sel)):
+        along, nz = -plane[0, k], plane[1, k]
+        a = np.sin(pitch[k]) * along - nz * np.cos(pitch[k])
+        plane[3, k] = -a
+        out[_PITCH, sel[k]] = pitch[k] * _RAD_TO_DEG
