@@ -7,7 +7,7 @@ SERVER_ARGS := $(if $(CARLA_HOST),--host $(CARLA_HOST)) $(if $(CARLA_PORT),--por
 
 .PHONY: setup scenario sweep test check schemas clean bench
 
-$(STAMP): setup.cfg pyproject.toml tools/bootstrap.sh
+$(STAMP): setup.cfg pyproject.toml tools/bootstrap.sh tools/warm_kernels.py
 	./tools/bootstrap.sh
 	touch $@
 
