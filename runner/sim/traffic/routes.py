@@ -224,6 +224,8 @@ def refresh(
     """Rows whose route or path changed since the last step: cursors reset, to re-plan."""
     route_seen, path_seen = fleet.i("route_seen"), fleet.i("path_seen")
     changed = (knobs.f("route_version") != route_seen) | (knobs.f("path_version") != path_seen)
+    if not changed.any():
+        return np.zeros(0, dtype=np.int64)
     fresh = []
     for row in np.flatnonzero(changed).tolist():
         v = per[row]

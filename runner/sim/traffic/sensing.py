@@ -32,27 +32,30 @@ class Look:
     own: IntArray
 
 
+def _state_row(a: Actor) -> tuple[float, ...]:
+    """x, y, yaw, pitch, speed, vx, vy, speed limit, 1.0 when at a red light (else 0.0)."""
+    t, v, vel = a.transform, a.vehicle, a.velocity
+    if v is None:
+        return (t.x, t.y, t.yaw, t.pitch, 0.0, vel[0], vel[1], 30.0, 0.0)
+    red = v.traffic_light_id and v.traffic_light_state == TrafficLightState.RED
+    return (
+        t.x,
+        t.y,
+        t.yaw,
+        t.pitch,
+        v.speed_mps,
+        vel[0],
+        vel[1],
+        v.speed_limit_kmh,
+        1.0 if red else 0.0,
+    )
+
+
 class State:
     """Positions, headings and speeds of the fleet's actors this step."""
 
     def __init__(self, actors: Sequence[Actor]) -> None:
-        red = TrafficLightState.RED
-        values = itertools.chain.from_iterable(
-            (
-                a.transform.x,
-                a.transform.y,
-                a.transform.yaw,
-                a.transform.pitch,
-                a.vehicle.speed_mps if a.vehicle else 0.0,
-                a.velocity[0],
-                a.velocity[1],
-                a.vehicle.speed_limit_kmh if a.vehicle else 30.0,
-                1.0
-                if a.vehicle and a.vehicle.traffic_light_id and a.vehicle.traffic_light_state == red
-                else 0.0,
-            )
-            for a in actors
-        )  # np.fromiter over a flat chain: about twice as fast as np.array of tuples
+        values = itertools.chain.from_iterable(map(_state_row, actors))
         data = np.fromiter(values, np.float64, 9 * len(actors)).reshape(len(actors), 9)
         self.xy = data[:, 0:2]
         self.yaw = np.radians(data[:, 2])
@@ -188,4 +191,4 @@ def write_controls(
         actors, throttle.tolist(), brake.tolist(), steer.tolist(), strict=True
     ):
         if actor.vehicle is not None:
-            actor.vehicle.control = VehicleControl(throttle=t, steer=s, brake=b)
+            actor.vehicle.control = VehicleControl(t, s, b)  # positional: a little faster
