@@ -10,8 +10,9 @@ import pytest
 
 from runner.sim.world.actors import Actor, ActorKind, TrafficLight, TrafficLightState, VehicleState
 from runner.sim.world.geometry import BoundingBox, Transform
-from runner.sim.world.road_state import RoadIndex, RoadState
+from runner.sim.world.road_state import RoadIndex
 from runner.sim.world.traffic_lights import LightSpec, TrafficLightController, traffic_light_groups
+from runner.sim.world.vehicle_road import RoadState
 from tests.conftest import shared_maps_dir
 
 MAPS = shared_maps_dir()

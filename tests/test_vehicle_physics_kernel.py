@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from runner.sim.world import road_state as rs
+from runner.sim.world import vehicle_model as vm
 from runner.sim.world import vehicle_physics as vp
+from runner.sim.world import vehicle_road as vr
 from runner.sim.world.actors import Actor, ActorKind, VehicleState
 from runner.sim.world.geometry import BoundingBox, Transform
 
@@ -51,21 +53,21 @@ def _reference_step(
     throttle = np.clip(throttle_in, 0.0, 1.0)
     drive = np.where(hand, 0.0, direction * throttle * acc_max)
     drive = drive * np.maximum(0.0, 1.0 - along / top)
-    slope = -vp.GRAVITY_MPS2 * np.sin(pitch)
-    resist = vp.ROLLING_MPS2 + vp.AERO_PER_M * v0 * v0
+    slope = -vm.GRAVITY_MPS2 * np.sin(pitch)
+    resist = vm.ROLLING_MPS2 + vm.AERO_PER_M * v0 * v0
     resist = resist + np.clip(brake_in, 0.0, 1.0) * brk
     resist = resist + np.where(hand, hand_b, 0.0)
-    coasting = (throttle == 0.0) & (np.abs(v0) > vp.STILL_MPS)
-    resist = resist + np.where(coasting, vp.ENGINE_BRAKE_MPS2, 0.0)
+    coasting = (throttle == 0.0) & (np.abs(v0) > vm.STILL_MPS)
+    resist = resist + np.where(coasting, vm.ENGINE_BRAKE_MPS2, 0.0)
     free = v0 + (drive + slope) * DT_S
     v1 = np.where(np.abs(free) <= resist * DT_S, 0.0, free - np.copysign(resist * DT_S, free))
     v1 = np.where(cv_on, data[:, 17], v1)
     lateral = np.where(cv_on, data[:, 18], 0.0)
     target, current = np.clip(steer_in, -1.0, 1.0), hidden["steer"]
     rising = (np.abs(target) > np.abs(current)) & (target * current >= 0.0)
-    rate = np.where(rising, vp.STEER_RISE_PER_S, vp.STEER_FALL_PER_S) * DT_S
+    rate = np.where(rising, vm.STEER_RISE_PER_S, vm.STEER_FALL_PER_S) * DT_S
     hidden["steer"] = steer = current + np.clip(target - current, -rate, rate)
-    factor = np.interp(np.abs(v1) * 3.6, vp._CURVE_KMH, vp._CURVE_FACTOR)
+    factor = np.interp(np.abs(v1) * 3.6, vm._CURVE_KMH, vm._CURVE_FACTOR)
     curvature = np.tan(steer * max_steer * factor) / wb
     v2 = v1 * v1
     moving = v2 > 1e-6
@@ -98,10 +100,10 @@ def _reference_step(
     idx = np.flatnonzero(~rest | ~hidden["grounded"])
     hits = ground.surface(np.stack([x1[idx], y1[idx], z1[idx]], axis=1))
     height = z1[idx] - hits.ground_z
-    ok = (hits.index >= 0) & (height >= -vp.GROUND_BELOW_M) & (height <= vp.GROUND_ABOVE_M)
+    ok = (hits.index >= 0) & (height >= -vm.GROUND_BELOW_M) & (height <= vm.GROUND_ABOVE_M)
     idx, height, gz, nrm = idx[ok], height[ok], hits.ground_z[ok], hits.normal[ok]
-    falling = (height > vp.GROUND_SNAP_M) & ~hidden["grounded"][idx]
-    vz = np.where(falling, hidden["vz"][idx] - vp.GRAVITY_MPS2 * DT_S, hidden["vz"][idx])
+    falling = (height > vm.GROUND_SNAP_M) & ~hidden["grounded"][idx]
+    vz = np.where(falling, hidden["vz"][idx] - vm.GRAVITY_MPS2 * DT_S, hidden["vz"][idx])
     settled = np.where(falling, np.maximum(gz, z1[idx] + vz * DT_S), gz)
     landed = settled <= gz
     hidden["vz"][idx] = np.where(landed, 0.0, vz)
@@ -290,7 +292,7 @@ def test_light_geometry_matches_the_numpy_reference() -> None:
     has_light = np.array([True, False, True, True, True])
     limit, front = np.empty(n), np.empty(n)
     slot, check = np.empty(n, dtype=np.int64), np.empty(n, dtype=bool)
-    rs._light_geometry_kernel(
+    vr._light_geometry_kernel(
         data,
         sample,
         index.speed_limit_kmh,
@@ -310,7 +312,7 @@ def test_light_geometry_matches_the_numpy_reference() -> None:
     np.testing.assert_array_equal(slot, want_slot)
     fwd, xy = index.forward[at], index.position[at]
     yaw = np.radians(data[:, 3])
-    aligned = np.cos(yaw) * fwd[:, 0] + np.sin(yaw) * fwd[:, 1] >= rs.ALIGNED_COS
+    aligned = np.cos(yaw) * fwd[:, 0] + np.sin(yaw) * fwd[:, 1] >= vr.ALIGNED_COS
     along = (data[:, 0] - xy[:, 0]) * fwd[:, 0]
     along += (data[:, 1] - xy[:, 1]) * fwd[:, 1]
     np.testing.assert_array_equal(front, index.light_dist_m[at] - along - data[:, 4])

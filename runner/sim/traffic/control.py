@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from runner.sim.traffic.fleet import BoolArray, FloatArray, IntArray
-from runner.sim.world.vehicle_physics import (
+from runner.sim.world.vehicle_model import (
     AERO_PER_M,
     ENGINE_BRAKE_MPS2,
     GRAVITY_MPS2,

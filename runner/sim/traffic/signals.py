@@ -19,7 +19,7 @@ from runner.sim.traffic.fleet import BoolArray, FloatArray, IntArray
 from runner.sim.traffic.graph import LaneGraph
 from runner.sim.traffic.paths import PathGeometry
 from runner.sim.world.actors import Actor, TrafficLightState
-from runner.sim.world.road_state import HARD_DECEL_MPS2
+from runner.sim.world.vehicle_road import HARD_DECEL_MPS2
 
 STOP_MARGIN_M = 1.0  # front bumper stops this far before the line
 PASSED_M = -0.5  # front this far past the line: the light is behind

@@ -13,10 +13,10 @@ from runner.sim.world.collisions import find_contacts
 from runner.sim.world.episode import PHYSICAL, Episode
 from runner.sim.world.geometry import BoundingBox, Transform, Vec3
 from runner.sim.world.loaded_map import LoadedMap
-from runner.sim.world.road_state import RoadState
 from runner.sim.world.spawning import world_actor
 from runner.sim.world.traffic_lights import TrafficLightController
 from runner.sim.world.vehicle_physics import GroundQuery, VehiclePhysics
+from runner.sim.world.vehicle_road import RoadState
 
 SPECTATOR_START = Transform(0.0, 0.0, 30.0, -60.0, 0.0, 0.0)
 LIGHT_HEAD = BoundingBox((0.0, 0.0, 4.2), (0.25, 0.25, 0.6))
