@@ -32,7 +32,7 @@ def warm() -> float:
     start = time.perf_counter()
     with EmbeddedServer() as server:
         client = carla.Client(server.host, server.port)
-        client.set_timeout(120.0)  # the first tick compiles everything
+        client.set_timeout(60.0)  # the first tick compiles everything (~15 s cold)
         world = client.get_world()
         settings = world.get_settings()
         settings.synchronous_mode = True
