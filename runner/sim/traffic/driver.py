@@ -64,6 +64,7 @@ class Driver:
         self._tm: list[TmSettings] = []
         self._settings_key: object = None
         self._stops: BoolArray = np.zeros(0, dtype=bool)
+        self._reader = sensing.WorldReader()
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _follow_world(self, seed: int | None) -> LaneGraph:
@@ -131,13 +132,14 @@ class Driver:
             self._settings_key = key
         per, tm, knobs = self._per, self._tm, self._knobs
         replan = routes.refresh(graph, fleet, per, knobs, self._targets)
-        state = sensing.State.of(fleet.actors)
-        dormant = self._hybrid(graph, tm, knobs, state)
+        movers = self._world.episode().of_kind(ActorKind.VEHICLE, ActorKind.WALKER)
+        state, obs, own = self._reader.read(movers, fleet.ids)
+        dormant = self._hybrid(graph, tm, knobs, state, obs, own)
         offset = knobs.f("lane_offset_m")
         lanechange.update_clocks(fleet, dt_s)
         self._keep_paths(graph, state, offset, replan)
         geom = paths.geometry(graph, fleet, state.xy, offset)
-        look = self._gaps(graph, geom, state, per, knobs, dt_s)
+        look = self._gaps(graph, geom, state, obs, own, per, knobs, dt_s)
         wanted = sensing.wanted_speed(state, knobs, geom)
         geom = self._lane_changes(graph, geom, state, offset, per, knobs, wanted, look, dt_s)
         lead_m = knobs.f("lead_m")
@@ -161,14 +163,20 @@ class Driver:
             lights.update(graph, fleet, geom, knobs.b("update_lights"), brake, weather)
 
     def _hybrid(
-        self, graph: LaneGraph, tm: list[TmSettings], knobs: Knobs, state: sensing.State
+        self,
+        graph: LaneGraph,
+        tm: list[TmSettings],
+        knobs: Knobs,
+        state: sensing.State,
+        obs: obstacles.Obstacles,
+        own: IntArray,
     ) -> BoolArray:
         """Respawn far vehicles, switch physics by distance to the hero: the dormant rows."""
         fleet = self._fleet
         if knobs.any("hybrid") or knobs.any("respawn") or fleet.b("dormant").any():
-            hero_xy = hybrid.heroes(self._world.episode().actors.values())
+            hero_xy = hybrid.heroes(self._world.episode().of_kind(ActorKind.VEHICLE))
             hero_m = hybrid.hero_distance(state.xy, hero_xy)
-            self._respawn(graph, tm, hero_m, hero_xy, state)
+            self._respawn(graph, tm, hero_m, hero_xy, state, obs, own)
             dormant = hybrid.dormant_wanted(knobs, hero_m)
             hybrid.switch(graph, fleet, dormant, state.speed)
             state.speed = np.where(dormant, fleet.f("speed"), state.speed)
@@ -184,15 +192,16 @@ class Driver:
         hero_m: FloatArray,
         hero_xy: FloatArray,
         state: sensing.State,
+        obs: obstacles.Obstacles,
+        own: IntArray,
     ) -> None:
+        """Move far vehicles near the hero; their rows of `state` and `obs` follow."""
         if not self._knobs.any("respawn"):
             return
         centre = hero_xy if len(hero_xy) else np.zeros((1, 2))  # CARLA: the origin, no hero
         far = hero_m if len(hero_xy) else hybrid.hero_distance(state.xy, centre)
         vehicles = [
-            (a.transform.x, a.transform.y)
-            for a in self._world.episode().actors.values()
-            if a.kind is ActorKind.VEHICLE
+            (a.transform.x, a.transform.y) for a in self._world.episode().of_kind(ActorKind.VEHICLE)
         ]
         others = np.array(vehicles, dtype=np.float64).reshape(len(vehicles), 2)
         spawn = self._world.loaded_map().spawn_points
@@ -202,6 +211,11 @@ class Driver:
             state.xy[row] = (t.x, t.y)
             state.yaw[row] = state.heading[row] = np.radians(t.yaw)
             state.speed[row] = 0.0
+            if own[row] >= 0:
+                actor = self._fleet.actors[row]
+                obs.xy[own[row]] = (t.x, t.y)
+                obs.yaw_rad[own[row]] = np.radians(t.yaw)
+                obs.velocity[own[row]] = actor.velocity[:2]
             if len(hero_xy):
                 hero_m[row] = hybrid.hero_distance(state.xy[row : row + 1], hero_xy)[0]
 
@@ -274,6 +288,8 @@ class Driver:
         graph: LaneGraph,
         geom: paths.PathGeometry,
         state: sensing.State,
+        obs: obstacles.Obstacles,
+        own: IntArray,
         per: list[VehicleSettings],
         knobs: Knobs,
         dt_s: float,
@@ -281,7 +297,6 @@ class Driver:
         """Gap to the nearest thing to stop behind (vehicle, walker, line, dead end), its speed."""
         fleet = self._fleet
         front = fleet.f("front_m")
-        obs, own = sensing.obstacle_table(self._world.episode().actors.values(), fleet.ids)
         ignore = self._ignore_mask(per, knobs, obs)
         ahead = obstacles.find_ahead(
             graph, geom, fleet.path, fleet.f("half_width_m"), own, obs, ignore

@@ -22,7 +22,7 @@ from runner.sim.world.geometry import BoundingBox, Transform, Vec3
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-SOLID_KINDS = frozenset({ActorKind.VEHICLE, ActorKind.WALKER, ActorKind.PROP})
+SOLID_KINDS = (ActorKind.VEHICLE, ActorKind.WALKER, ActorKind.PROP)  # a tuple: `in` by identity
 SPAWN_TOLERANCE_M = 0.02  # penetrations shallower than this do not block a spawn
 _MASS_KG = {
     "car": 1500.0,

@@ -18,7 +18,8 @@ from runner.sim.world.geometry import Transform
 from runner.sim.world.settings import EpisodeSettings
 
 _UNSPAWNABLE = {ActorKind.SPECTATOR, ActorKind.TRAFFIC_LIGHT, ActorKind.TRAFFIC_SIGN}
-PHYSICAL = {ActorKind.VEHICLE, ActorKind.WALKER, ActorKind.PROP}
+PHYSICAL_KINDS = (ActorKind.VEHICLE, ActorKind.WALKER, ActorKind.PROP)  # a tuple: `in` by identity
+PHYSICAL = frozenset(PHYSICAL_KINDS)
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Episode:
     physics_controls: dict[int, list[Any]] = field(default_factory=dict)
     ackermann: dict[int, list[float]] = field(default_factory=dict)
     wheel_angles: dict[tuple[int, int, str], float] = field(default_factory=dict)
+    _by_kind: dict[tuple[ActorKind, ...], list[Actor]] = field(default_factory=dict, repr=False)
 
     @staticmethod
     def new_id() -> int:
@@ -43,7 +45,19 @@ class Episode:
 
     def add(self, actor: Actor) -> Actor:
         self.actors[actor.id] = actor
+        self._by_kind.clear()
         return actor
+
+    def of_kind(self, *kinds: ActorKind) -> list[Actor]:
+        """Live actors of these kinds in table order; the same list until one is added or removed.
+
+        Every step walks the vehicles several times; filtering the whole table each time
+        (traffic lights and signs included) cost more than the walks. Read-only for callers.
+        """
+        found = self._by_kind.get(kinds)
+        if found is None:
+            found = self._by_kind[kinds] = [a for a in self.actors.values() if a.kind in kinds]
+        return found
 
     def next_id(self) -> int:
         return next(self.ids)
@@ -60,6 +74,7 @@ class Episode:
         if actor is None or actor.kind in _UNSPAWNABLE:
             return None
         del self.actors[actor_id]
+        self._by_kind.clear()
         for child in self.children_of(actor_id):
             child.parent_id = 0
             child.relative_transform = None

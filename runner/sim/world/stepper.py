@@ -10,7 +10,7 @@ from runner import catalog
 from runner.sim.profiling import TIMER
 from runner.sim.world.actors import Actor, ActorKind, TrafficLight
 from runner.sim.world.collisions import find_contacts
-from runner.sim.world.episode import PHYSICAL, Episode
+from runner.sim.world.episode import PHYSICAL_KINDS, Episode
 from runner.sim.world.geometry import BoundingBox, Transform, Vec3
 from runner.sim.world.loaded_map import LoadedMap
 from runner.sim.world.spawning import world_actor
@@ -73,16 +73,14 @@ class WorldStepper:
 
     def step(self, dt_s: float) -> None:
         self.lights.step(dt_s)
-        actors = list(self.episode.actors.values())
-        vehicles = [a for a in actors if a.kind is ActorKind.VEHICLE]
+        vehicles = self.episode.of_kind(ActorKind.VEHICLE)
         with TIMER.stage("world.physics"):
             self.physics.step(vehicles, dt_s)
         self.episode.update_attached()
         with TIMER.stage("world.road_state"):
             self.road.update(vehicles)
         with TIMER.stage("world.contacts"):
-            solid = [a for a in actors if a.kind in PHYSICAL]
-            found = find_contacts(solid)
+            found = find_contacts(self.episode.of_kind(*PHYSICAL_KINDS))
         self.contacts = [(c.actor_id, c.other_id, c.normal_impulse) for c in found]
 
     def forget(self, actor_id: int) -> None:
