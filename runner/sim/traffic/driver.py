@@ -354,8 +354,9 @@ class Driver:
         roll = self._rng.random(n)
         ignore |= (roll < pv)[:, None] & ~obs.walker[None, :]
         ignore |= (roll < pw)[:, None] & obs.walker[None, :]
-        column = {int(a): c for c, a in enumerate(obs.ids.tolist())}
-        for row in np.flatnonzero(knobs.b("has_ignored")).tolist():
+        chosen = np.flatnonzero(knobs.b("has_ignored")).tolist()
+        column = {int(a): c for c, a in enumerate(obs.ids.tolist())} if chosen else {}
+        for row in chosen:
             for other in per[row].ignored_actors:
                 c = column.get(other)
                 if c is not None:

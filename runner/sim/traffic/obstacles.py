@@ -212,15 +212,58 @@ def _nearest_kernel(
 
 
 def _points(obstacles: Obstacles) -> tuple[FloatArray, IntArray, FloatArray]:
-    """POINTS_PER_OBSTACLE points from rear to front of each obstacle, with cover radii."""
+    """POINTS_PER_OBSTACLE points from rear to front of each obstacle, with cover radii.
+
+    The trig stays numpy's (its vectorised cos/sin may round differently from libm's);
+    the rest is one small kernel (as a dozen numpy stages it cost ~80 us at 200 cars).
+    """
     m = len(obstacles.ids)
-    u = np.linspace(0.0, 1.0, POINTS_PER_OBSTACLE)[None, :]
-    offset = -obstacles.rear_m[:, None] + u * (obstacles.front_m + obstacles.rear_m)[:, None]
-    heading = np.stack([np.cos(obstacles.yaw_rad), np.sin(obstacles.yaw_rad)], axis=1)
-    pts = obstacles.xy[:, None, :] + offset[..., None] * heading[:, None, :]
-    owner = np.repeat(np.arange(m), POINTS_PER_OBSTACLE)
-    reach = np.minimum(
-        np.repeat(obstacles.half_width_m, POINTS_PER_OBSTACLE) + EGO_HALF_WIDTH_M + CLEARANCE_M,
+    pts = np.empty((m * POINTS_PER_OBSTACLE, 2))
+    owner = np.empty(m * POINTS_PER_OBSTACLE, np.int64)
+    reach = np.empty(m * POINTS_PER_OBSTACLE)
+    _points_kernel(
+        np.ascontiguousarray(obstacles.xy, dtype=np.float64),
+        np.cos(obstacles.yaw_rad),
+        np.sin(obstacles.yaw_rad),
+        np.ascontiguousarray(obstacles.front_m, dtype=np.float64),
+        np.ascontiguousarray(obstacles.rear_m, dtype=np.float64),
+        np.ascontiguousarray(obstacles.half_width_m, dtype=np.float64),
+        np.linspace(0.0, 1.0, POINTS_PER_OBSTACLE),
+        EGO_HALF_WIDTH_M,
+        CLEARANCE_M,
         GRID_CELL_M,
+        pts,
+        owner,
+        reach,
     )
-    return np.ascontiguousarray(pts.reshape(-1, 2)), owner, reach
+    return pts, owner, reach
+
+
+@numba.njit(cache=True, nogil=True)
+def _points_kernel(
+    xy: FloatArray,
+    cos: FloatArray,
+    sin: FloatArray,
+    front_m: FloatArray,
+    rear_m: FloatArray,
+    half_width_m: FloatArray,
+    u: FloatArray,
+    ego_half_width_m: float,
+    clearance_m: float,
+    max_reach_m: float,
+    pts: FloatArray,
+    owner: IntArray,
+    reach: FloatArray,
+) -> None:
+    """Point q of obstacle j at u[q] of the way from its rear to its front, radius capped."""
+    per = len(u)
+    for j in range(len(xy)):
+        length = front_m[j] + rear_m[j]
+        r = min(half_width_m[j] + ego_half_width_m + clearance_m, max_reach_m)
+        for q in range(per):
+            offset = -rear_m[j] + u[q] * length
+            p = j * per + q
+            pts[p, 0] = xy[j, 0] + offset * cos[j]
+            pts[p, 1] = xy[j, 1] + offset * sin[j]
+            owner[p] = j
+            reach[p] = r

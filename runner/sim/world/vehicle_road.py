@@ -26,6 +26,7 @@ from runner.sim.world.road_state import (
 from runner.sim.world.traffic_lights import LightSpec
 
 _DEG_TO_RAD = np.pi / 180.0  # exactly what np.radians multiplies by
+_GREEN = TrafficLightState.GREEN  # an Enum member read off its class costs ~0.1 us in 3.11
 
 
 PLAN_DECEL_MPS2 = 6.0  # a vehicle is told about the light once it needs this much to stop
@@ -116,7 +117,7 @@ class RoadState:
             assert state is not None
             if not self._at_light(actor.id, sl, front, state.speed_mps):
                 state.traffic_light_id = 0
-                state.traffic_light_state = TrafficLightState.GREEN
+                state.traffic_light_state = _GREEN
                 continue
             light_actor = self._light_actor[sl]
             assert light_actor is not None and light_actor.traffic_light is not None
@@ -127,7 +128,7 @@ class RoadState:
             state = actor.vehicle
             assert state is not None
             state.traffic_light_id = 0
-            state.traffic_light_state = TrafficLightState.GREEN
+            state.traffic_light_state = _GREEN
         # memo: only vehicles at a light keep theirs (others left it, or left the world)
         for gone in self._memo.keys() - at_light:
             del self._memo[gone]
@@ -140,7 +141,7 @@ class RoadState:
         red = (
             light is not None
             and light.traffic_light is not None
-            and (light.traffic_light.state != TrafficLightState.GREEN)
+            and (light.traffic_light.state != _GREEN)
         )
         if memo is None or memo.slot != slot:
             reach = max(MIN_REACH_M, speed * speed / (2.0 * PLAN_DECEL_MPS2) + STOP_MARGIN_M)
