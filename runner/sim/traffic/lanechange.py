@@ -13,39 +13,55 @@ target lane (room ahead and behind grows with the speed difference). The path th
 switches to the neighbour lane with a lateral shift that starts at the vehicle's own
 offset and fades to zero over the blend length (smoothstep: lateral acceleration stays
 below about 2 m/s^2), so steering follows a smooth S instead of a jump.
+
+The per-row work runs as numba kernels (`lanechange_kernels.py`, which holds the numbers);
+what stays here is the random draw, the re-rooting of the paths that start a change, and
+the settings a forced change uses up.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from runner.sim.traffic import paths
 from runner.sim.traffic.fleet import BoolArray, Fleet, FloatArray, IntArray
-from runner.sim.traffic.graph import LANE_CHANGE_LEFT, LANE_CHANGE_RIGHT, LaneGraph
+from runner.sim.traffic.graph import LaneGraph
+from runner.sim.traffic.lanechange_kernels import (
+    BLEND_MAX_M,
+    BLEND_MIN_M,
+    BLEND_PER_MPS,
+    LEFT,
+    NONE,
+    RIGHT,
+    apply_kernel,
+    clocks_kernel,
+    due_kernel,
+    wish_kernel,
+)
 from runner.sim.traffic.obstacles import Ahead, Obstacles
 from runner.sim.traffic.parameters import Knobs, VehicleSettings
 
-NONE, LEFT, RIGHT = 0, 1, 2
-BLEND_MIN_M = 8.0
-BLEND_PER_MPS = 2.5
-BLEND_MAX_M = 50.0
-COOLDOWN_S = 3.0  # between the end of one lane change and the next
-DECISION_S = 1.0  # random and keep-right rolls, once per this interval
-FORCE_PATIENCE_S = 5.0
-SLOW_RATIO = 0.7  # a leader slower than this share of the wanted speed holds a vehicle up
-SLOW_RANGE_M = 25.0
-SLOW_PATIENCE_S = 1.0
-JUNCTION_MARGIN_M = 5.0
-TARGET_LANE_HALF_M = 2.3  # obstacles this close to the target lane's centre occupy it
-ROOM_M = 5.0  # wanted room ahead of and behind the vehicle in the target lane
-ROOM_HEADWAY_S = 1.0
-ROOM_CLOSING_S = 3.0
-DONE_SHIFT_M = 0.1  # a remaining shift below this ends the manoeuvre
-RETRY_S = 0.5  # a change found unsafe is looked at again after this
-LEAD_SHARE = 0.6  # the leader must be this share of the blend away: clear of it by then
+__all__ = [
+    "LEFT",
+    "NONE",
+    "RIGHT",
+    "Context",
+    "apply",
+    "blend_length",
+    "finish",
+    "in_junction",
+    "update_clocks",
+    "wishes",
+]
+
+_NO_ROLL = np.zeros((0, 3))  # no roll due this step
+_NO_PCT = np.zeros(0)
+_NO_WISH = np.zeros(0, np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,24 +80,45 @@ class Context:
 
 @functools.lru_cache(maxsize=4)
 def in_junction(graph: LaneGraph) -> BoolArray:
-    """`graph.in_junction`, computed once per graph (the property recomputes it)."""
-    return graph.in_junction
+    """`graph.in_junction` as one contiguous array, kept per graph."""
+    return np.ascontiguousarray(graph.in_junction)
 
 
 def blend_length(speed: FloatArray) -> FloatArray:
+    """Lane-change length by speed (`lanechange_kernels.blend` is the same per row)."""
     return np.clip(BLEND_MIN_M + BLEND_PER_MPS * np.maximum(speed, 0.0), BLEND_MIN_M, BLEND_MAX_M)
+
+
+def _column(fleet: Fleet, name: str) -> NDArray[Any]:
+    """A fleet column a kernel writes in place: made contiguous first if it is not."""
+    column = fleet.cols[name]
+    if not column.flags.c_contiguous:
+        column = fleet.cols[name] = np.ascontiguousarray(column)
+    return column
+
+
+def _f(values: NDArray[Any]) -> FloatArray:
+    """Kernel input as contiguous float64 (one compiled signature for every caller)."""
+    return np.ascontiguousarray(values, dtype=np.float64)
+
+
+def _i(values: NDArray[Any]) -> IntArray:
+    return np.ascontiguousarray(values, dtype=np.int64)
+
+
+def _b(values: NDArray[Any]) -> BoolArray:
+    return np.ascontiguousarray(values, dtype=np.bool_)
 
 
 def update_clocks(fleet: Fleet, dt_s: float) -> None:
     """Cooldowns run down; a manoeuvre ends when its shift has faded."""
-    wait = fleet.f("lane_change_wait_s")
-    moving = fleet.i("lc_dir") != NONE
-    done = moving & (np.abs(fleet.shift[:, 0]) < DONE_SHIFT_M)
-    fleet.i("lc_dir")[done] = NONE
-    wait[done] = COOLDOWN_S
-    busy = fleet.i("lc_dir") != NONE
-    wait[~busy] = np.maximum(wait[~busy] - dt_s, 0.0)
-    fleet.f("lc_roll_s")[:] = np.maximum(fleet.f("lc_roll_s") - dt_s, 0.0)
+    clocks_kernel(
+        _column(fleet, "lc_dir"),
+        _column(fleet, "lane_change_wait_s"),
+        _column(fleet, "lc_roll_s"),
+        _f(fleet.shift[:, 0]),
+        float(dt_s),
+    )
 
 
 def wishes(
@@ -92,76 +129,50 @@ def wishes(
     dt_s: float,
     path_wish: IntArray | None = None,
 ) -> tuple[IntArray, IntArray, BoolArray]:
-    """(direction wanted, the other direction if that one is not possible, forced) per row."""
+    """(direction wanted, the other direction if that one is not possible, forced) per row.
+
+    Wanted: a random or keep-right roll (one draw of (N, 3) whenever any roll is due), a
+    slow leader for SLOW_PATIENCE_S (auto_lane_change), set_path's lane, a forced change.
+    """
     n = len(fleet)
-    want = np.zeros(n, np.int64)
-    alt = np.zeros(n, np.int64)
-    force = knobs.f("force_lane_change")
-    forced = ~np.isnan(force)
-    force_left = forced & (force > 0.5)
-    idle = fleet.i("lc_dir") == NONE
-    free = idle & (fleet.f("lane_change_wait_s") <= 0.0)
-    steered = knobs.b("has_path")  # set_path: no ideas of its own
-    roll_now = free & (fleet.f("lc_roll_s") <= 0.0) & ~steered
-    if roll_now.any():
-        fleet.f("lc_roll_s")[roll_now] = DECISION_S
-        pl = knobs.f("random_left_pct") / 100.0
-        pr = knobs.f("random_right_pct") / 100.0
-        pk = knobs.f("keep_right_pct") / 100.0
+    lc_dir = _i(fleet.i("lc_dir"))
+    steered = _f(knobs.f("has_path"))  # set_path: no ideas of its own
+    free, due = np.empty(n, np.bool_), np.empty(n, np.bool_)
+    roll, left_pct, right_pct, keep_pct = _NO_ROLL, _NO_PCT, _NO_PCT, _NO_PCT
+    wait = _f(fleet.f("lane_change_wait_s"))
+    if due_kernel(lc_dir, wait, _column(fleet, "lc_roll_s"), steered, free, due):
         roll = rng.random((n, 3))
-        right = roll_now & ((roll[:, 2] < pk) | (roll[:, 1] < pr))
-        left = roll_now & (roll[:, 0] < pl)
-        want[right] = RIGHT
-        want[left] = LEFT
-        alt[left & right] = RIGHT  # both rolls came up: whichever side has a lane
-    slow = _held_up(fleet, knobs, ctx, dt_s) & free & ~steered & (want == NONE)
-    want[slow], alt[slow] = LEFT, RIGHT  # overtake on the left, else pass on the right
-    if path_wish is not None:  # set_path: the lane that leads to the next target
-        want = np.where(steered & (path_wish != NONE), path_wish, want)
-    want[forced] = np.where(force_left[forced], LEFT, RIGHT)
-    alt[forced] = NONE
-    forced &= idle
-    go = free | forced
-    return np.where(go, want, NONE), np.where(go, alt, NONE), forced
-
-
-def _held_up(fleet: Fleet, knobs: Knobs, ctx: Context, dt_s: float) -> BoolArray:
-    """Rows held up by a slow vehicle (not a queue) for SLOW_PATIENCE_S."""
-    auto = knobs.b("auto_lane_change")
-    lead = ctx.ahead.obstacle
-    has = lead >= 0
-    vehicle_lead = has & ~ctx.obstacles.walker[np.maximum(lead, 0)]
-    slow = (
-        auto
-        & vehicle_lead
-        & (ctx.ahead.along_m < np.maximum(SLOW_RANGE_M, 2.0 * ctx.speed))
-        & (ctx.ahead.speed < SLOW_RATIO * ctx.wanted)
-        & (ctx.wanted > 2.0)
-        & ~ctx.held
+        left_pct = _f(knobs.f("random_left_pct"))
+        right_pct = _f(knobs.f("random_right_pct"))
+        keep_pct = _f(knobs.f("keep_right_pct"))
+    want, alt, forced = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_)
+    wish_kernel(
+        free,
+        due,
+        roll,
+        left_pct,
+        right_pct,
+        keep_pct,
+        _f(knobs.f("force_lane_change")),
+        lc_dir,
+        steered,
+        _f(knobs.f("auto_lane_change")),
+        _i(ctx.ahead.obstacle),
+        _f(ctx.ahead.along_m),
+        _f(ctx.ahead.speed),
+        _b(ctx.obstacles.walker),
+        _f(ctx.speed),
+        _f(ctx.wanted),
+        _b(ctx.held),
+        _i(ctx.own),
+        _column(fleet, "slow_lead_s"),
+        float(dt_s),
+        _NO_WISH if path_wish is None else _i(path_wish),
+        want,
+        alt,
+        forced,
     )
-    queued = _queued(ctx, slow)
-    slow &= ~queued
-    timer = fleet.f("slow_lead_s")
-    timer[:] = np.where(slow, timer + dt_s, 0.0)
-    return timer >= SLOW_PATIENCE_S
-
-
-def _queued(ctx: Context, slow: BoolArray) -> BoolArray:
-    """Rows whose leader is (transitively) waiting at a light, junction or dead end."""
-    n = len(slow)
-    row_of_obs = np.full(len(ctx.obstacles.ids), -1, np.int64)
-    mine = ctx.own >= 0
-    row_of_obs[ctx.own[mine]] = np.flatnonzero(mine)
-    lead = ctx.ahead.obstacle
-    lead_row = np.where(lead >= 0, row_of_obs[np.maximum(lead, 0)], -1)
-    queued = ctx.held.copy()
-    waiting = (ctx.speed < 2.0) | slow
-    for _ in range(min(n, 16)):
-        grown = queued | (waiting & (lead_row >= 0) & queued[np.maximum(lead_row, 0)])
-        if (grown == queued).all():
-            break
-        queued = grown
-    return queued & ~ctx.held
+    return want, alt, forced
 
 
 def apply(
@@ -175,91 +186,65 @@ def apply(
     geom: paths.PathGeometry,
     dt_s: float,
 ) -> IntArray:
-    """Start every safe wanted change; returns the rows whose path now runs in a new lane."""
-    started: list[IntArray] = []
-    length = blend_length(ctx.speed)
-    pending = want.copy()
-    for direction in (LEFT, RIGHT):
-        rows = np.flatnonzero(pending == direction)
-        if len(rows) == 0:
-            continue
-        ok, target = _feasible(graph, fleet, rows, direction, ctx, geom, length)
-        go = rows[ok]
-        if len(go):
-            _start(graph, fleet, go, target[ok], direction, ctx, length[go])
-            started.append(go)
-        # one that cannot go left tries its other side; forced ones keep waiting
-        retry = rows[~ok]
-        wait = fleet.f("lane_change_wait_s")
-        wait[retry] = np.where(forced[retry], 0.0, RETRY_S)
-        pending[retry] = NONE
-        if direction == LEFT:
-            other = retry[alt[retry] == RIGHT]
-            pending[other] = RIGHT
-    done = np.concatenate(started) if started else np.zeros(0, np.int64)
-    _settle_forced(fleet, per, forced, done, dt_s)
-    return done
+    """Start every safe wanted change; returns the rows whose path now runs in a new lane.
 
-
-def _feasible(
-    graph: LaneGraph,
-    fleet: Fleet,
-    rows: IntArray,
-    direction: int,
-    ctx: Context,
-    geom: paths.PathGeometry,
-    length: FloatArray,
-) -> tuple[BoolArray, IntArray]:
-    """Whether each row may move `direction` now, and the target-lane sample to start on."""
-    neighbour = graph.left if direction == LEFT else graph.right_lane
-    bit = LANE_CHANGE_LEFT if direction == LEFT else LANE_CHANGE_RIGHT
-    path = fleet.path[rows]
-    along = geom.along[rows]
-    valid = geom.valid[rows]
-    start = path[:, 0]
-    target = neighbour[start]
-    ok = (target >= 0) & ((graph.lane_change[start] & bit) > 0)
-    near = valid & (along < length[rows, None] + JUNCTION_MARGIN_M)
-    ok &= ~(near & in_junction(graph)[path]).any(axis=1)
-    span = valid & (along < length[rows, None])
-    ok &= ~(span & (neighbour[path] < 0)).any(axis=1)
-    ok &= valid[:, -1] | (along.max(axis=1, where=valid, initial=0.0) > length[rows] + 5.0)
-    ok &= _room(graph, rows, np.maximum(target, 0), ctx, fleet)
-    lead_gap = ctx.ahead.along_m[rows] - fleet.f("front_m")[rows]
-    ok &= lead_gap > LEAD_SHARE * length[rows]
-    return ok, target
-
-
-def _room(
-    graph: LaneGraph, rows: IntArray, target: IntArray, ctx: Context, fleet: Fleet
-) -> BoolArray:
-    """No obstacle near each row's place in the target lane (straight-line frame)."""
+    A change into a lane of the same direction that the markings allow, no junction
+    within the blend, and room in the target lane; a row that cannot go left tries its
+    other side, a forced one keeps waiting (up to FORCE_PATIENCE_S) and is used up when
+    it starts.
+    """
+    if not (want.any() or forced.any()):  # most steps: the kernel would only zero these
+        fleet.f("force_wait_s")[:] = 0.0
+        return np.zeros(0, np.int64)
+    n = len(want)
+    go, target = np.empty(n, np.int64), np.empty(n, np.int64)
+    expired = np.empty(n, np.bool_)
     obs = ctx.obstacles
-    if len(obs.ids) == 0:
-        return np.ones(len(rows), dtype=bool)
-    fwd = graph.fwd[target]
-    rel = obs.xy[None, :, :] - graph.pos[target][:, None, :2]  # (r, M, 2)
-    lon = rel[..., 0] * fwd[:, None, 0] + rel[..., 1] * fwd[:, None, 1]
-    lat = np.abs(rel[..., 1] * fwd[:, None, 0] - rel[..., 0] * fwd[:, None, 1])
-    v_self = ctx.speed[rows][:, None]
-    v_obs = obs.velocity[None, :, 0] * fwd[:, None, 0] + obs.velocity[None, :, 1] * fwd[:, None, 1]
-    ahead_need = (
-        fleet.f("front_m")[rows][:, None]
-        + obs.rear_m[None, :]
-        + ROOM_M
-        + np.maximum(v_self - v_obs, 0.0) * ROOM_CLOSING_S
+    started, used_up = apply_kernel(
+        _i(want),
+        _i(alt),
+        _b(forced),
+        _i(fleet.path),
+        _f(geom.along),
+        _b(geom.valid),
+        _f(ctx.speed),
+        _f(ctx.ahead.along_m),
+        _f(fleet.f("front_m")),
+        _f(fleet.f("rear_m")),
+        _i(ctx.own),
+        _i(graph.left),
+        _i(graph.right_lane),
+        _i(graph.lane_change),
+        in_junction(graph),
+        graph.pos_x,
+        graph.pos_y,
+        graph.fwd_x,
+        graph.fwd_y,
+        _f(obs.xy),
+        _f(obs.velocity),
+        _f(obs.front_m),
+        _f(obs.rear_m),
+        _column(fleet, "lane_change_wait_s"),
+        _column(fleet, "force_wait_s"),
+        float(dt_s),
+        go,
+        target,
+        expired,
     )
-    behind_need = (
-        fleet.f("rear_m")[rows][:, None]
-        + obs.front_m[None, :]
-        + ROOM_M
-        + v_obs.clip(0.0) * ROOM_HEADWAY_S
-        + np.maximum(v_obs - v_self, 0.0) * ROOM_CLOSING_S
-    )
-    blocking = (lat < TARGET_LANE_HALF_M) & (lon < ahead_need) & (lon > -behind_need)
-    mine = ctx.own[rows]
-    blocking[np.arange(len(rows)), np.maximum(mine, 0)] &= mine < 0
-    return np.logical_not(blocking.any(axis=1))
+    done = np.zeros(0, np.int64)
+    if started:
+        length = blend_length(ctx.speed)
+        moved: list[IntArray] = []
+        for direction in (LEFT, RIGHT):
+            rows = np.flatnonzero(go == direction)
+            if len(rows):
+                _start(graph, fleet, rows, target[rows], direction, ctx, length[rows])
+                moved.append(rows)
+        done = np.concatenate(moved)
+    if used_up:
+        for row in np.flatnonzero(expired).tolist():
+            per[row].force_lane_change = None
+    return done
 
 
 def _start(
@@ -288,16 +273,3 @@ def finish(fleet: Fleet, rows: IntArray) -> None:
     u = np.clip(k / fleet.f("lc_blend_m")[rows][:, None], 0.0, 1.0)
     fade = 1.0 - u * u * (3.0 - 2.0 * u)
     fleet.shift[rows] = fleet.f("lc_shift0")[rows][:, None] * fade
-
-
-def _settle_forced(
-    fleet: Fleet, per: list[VehicleSettings], forced: BoolArray, done: IntArray, dt_s: float
-) -> None:
-    """A forced change is consumed when it starts, or dropped after FORCE_PATIENCE_S."""
-    timer = fleet.f("force_wait_s")
-    timer[:] = np.where(forced, timer + dt_s, 0.0)
-    expired = forced & (timer > FORCE_PATIENCE_S)
-    expired[done] = True
-    for row in np.flatnonzero(expired & forced).tolist():
-        per[row].force_lane_change = None
-        timer[row] = 0.0
