@@ -30,6 +30,5 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 "$VENV/bin/python" -m pip install -q -e '.[dev]'
 # numba kernels compile once here, not in the first tick of a user's first run
-# (a cold first attempt can stall after most kernels compiled; the second finishes in seconds)
-"$VENV/bin/python" tools/warm_kernels.py || "$VENV/bin/python" tools/warm_kernels.py ||
+"$VENV/bin/python" tools/warm_kernels.py ||
   echo "bootstrap: kernel warm-up failed; the kernels compile on first use instead" >&2

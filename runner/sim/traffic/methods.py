@@ -34,6 +34,8 @@ class PortControl(Protocol):
 
 Handler = Callable[..., None]
 TM_METHODS: dict[str, Handler] = {}
+# Answered on the RPC thread without waiting for a step in progress (the handler gets None).
+ANSWERED_AT_ONCE = frozenset({"health_check_remote_TM"})
 
 
 def tm_rpc(name: str) -> Callable[[Handler], Handler]:
@@ -91,7 +93,7 @@ def shut_down(tm: PortControl) -> None:
 
 
 @tm_rpc("health_check_remote_TM")
-def health_check_remote_tm(tm: PortControl) -> None:
+def health_check_remote_tm(tm: PortControl | None) -> None:
     """The remote's keep-alive, every 2 s; answered without touching the world."""
 
 

@@ -9,6 +9,12 @@ never the world's: rpclib's client gives each TM call 2 s, and a map load holds 
 lock longer than that. Each simulation step calls `drive`, which computes every
 registered vehicle's control before physics runs.
 
+No call waits for a step: a step can take seconds (the first one compiles the numba
+kernels), and a remote whose keep-alive times out marks its episode failed, which makes
+the client drop the next world snapshot and hang in `world.tick()`. So the keep-alive is
+answered at once, and a call that finds a step in progress is queued and applied, in
+order, before the next step (the only place the TM acts on it).
+
 Lifecycle: RUNNING on construction → STOPPED (stop); ports are served until stop.
 """
 
@@ -16,17 +22,28 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from runner.sim.protocol.rpc import Connection, RpcServer
 from runner.sim.traffic.driver import Driver
-from runner.sim.traffic.methods import TM_METHODS
+from runner.sim.traffic.methods import ANSWERED_AT_ONCE, TM_METHODS, Handler
 from runner.sim.traffic.parameters import TmSettings
 from runner.sim.traffic.world import TrafficWorld
 
 log = logging.getLogger("runner.sim.traffic")
 
 DEFAULT_TM_PORT = 8000
+CALL_WAIT_S = 0.2  # then a call queues for the next step (the client allows it 2 s)
+
+
+@dataclass
+class _QueuedCall:
+    port: int
+    name: str
+    handler: Handler
+    params: list[Any]
+    error: Exception | None = None
 
 
 class UnknownTmMethod(Exception):
@@ -67,6 +84,8 @@ class TrafficService:
     def __init__(self, world: TrafficWorld, host: str = "127.0.0.1") -> None:
         self._host = host
         self._lock = threading.Lock()
+        self._queue_lock = threading.Lock()  # held only to append or take calls
+        self._queued: list[_QueuedCall] = []
         self._ports: dict[int, TmPort] = {}
         self._servers: dict[int, RpcServer] = {}
         self._addresses: dict[int, tuple[str, int]] = {}
@@ -111,10 +130,37 @@ class TrafficService:
                 f"rpclib: server could not find function '{method}'"
                 f" with argument count {len(params)}."
             )
-        with self._lock:
-            tm = self._ports[port]
+        if method in ANSWERED_AT_ONCE:
+            handler(None)
+            return
+        call = _QueuedCall(port, method, handler, params)
+        with self._queue_lock:
+            self._queued.append(call)
+        if not self._lock.acquire(timeout=CALL_WAIT_S):
+            return  # a step is running: drive() applies the call before the next one
+        try:
+            self._apply_queued()
+        finally:
+            self._lock.release()
+        if call.error is not None:
+            raise call.error
+
+    def _apply_queued(self) -> None:
+        """Apply the calls queued so far, in arrival order. Caller holds the lock."""
+        with self._queue_lock:
+            calls, self._queued = self._queued, []
+        for call in calls:
+            tm = self._ports.get(call.port)
+            if tm is None:
+                continue  # stopped meanwhile
             tm.generation += 1
-            handler(tm, *params)
+            try:
+                call.handler(tm, *call.params)
+            except Exception as exc:  # a malformed call must not stop the others
+                log.warning(
+                    "traffic-manager RPC %s on port %d failed: %s", call.name, call.port, exc
+                )
+                call.error = exc
 
     # -- the SetAutopilot batch command ----------------------------------------------------
     def set_autopilot(self, actor_id: int, enabled: bool) -> None:
@@ -154,6 +200,7 @@ class TrafficService:
     # -- every simulation step (world lock held) -------------------------------------------
     def drive(self, dt_s: float) -> None:
         with self._lock:
+            self._apply_queued()
             seed, self._pending_seed = self._pending_seed, None
             if self._unclaimed:
                 self._assign_unclaimed()
@@ -163,5 +210,7 @@ class TrafficService:
         with self._lock:
             self._stopped = True
             servers = list(self._servers.values())
+        with self._queue_lock:
+            self._queued.clear()
         for server in servers:
             server.stop()
