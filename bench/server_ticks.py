@@ -172,7 +172,7 @@ def main() -> None:
             rates[kind, cars] = None if got is None else float(got["ticks_per_s"])
             spawned[kind, cars] = 0 if got is None else int(got["cars"])
             shown = (
-                "HANG"
+                f"HANG (no tick for {args.stall_s:.0f} s after tick {watched.last_progress})"
                 if watched.hung
                 else ("failed" if got is None else f"{got['ticks_per_s']:.1f}")
             )
